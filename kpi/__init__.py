@@ -1,0 +1,5 @@
+"""KPI Explorer's core: datasets, the DuckDB workspace, the KPI catalog, computation and goals.
+
+Pure Python and DuckDB; nothing here imports Streamlit (a test checks it).
+"""
+__version__ = "0.1.0"

@@ -1,0 +1,212 @@
+"""`python -m kpi`: ingest, catalog, compute, scorecard and check from the command line (cli.md)."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import sys
+from pathlib import Path
+
+from . import catalog
+from .errors import KpiError
+from .workspace import Workspace
+
+EXIT_OK, EXIT_ATTENTION, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _is_workspace_file(path: Path) -> bool:
+    """DuckDB database files carry the magic 'DUCK' at byte 8."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return head[8:12] == b"DUCK"
+
+
+def open_data(path: str) -> Workspace:
+    """A workspace for --data: a workspace file (read-only), a folder of dataset files or one file."""
+    from .ingest import ingest_file, ingest_folder
+    p = Path(path)
+    if not p.exists():
+        raise KpiError(f"{path}: no such file or folder — check the path given to --data")
+    if p.is_dir():
+        ws = Workspace(None)
+        ingest_folder(ws, p)
+        return ws
+    if _is_workspace_file(p):
+        return Workspace(p, read_only=True)
+    ws = Workspace(None)
+    ingest_file(ws, p)
+    return ws
+
+
+def _clean(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _write_records(records: list[dict], fmt: str, columns: list[str]) -> None:
+    if fmt == "json":
+        json.dump(records, sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for r in records:
+            writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        sys.stdout.write(out.getvalue())
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_ingest(args) -> int:
+    from .ingest import ingest_file, ingest_folder
+    explicit = None
+    if args.map:
+        try:
+            explicit = json.loads(Path(args.map).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise KpiError(f"{args.map}: cannot read the mapping file ({exc}) — give a JSON object like "
+                           '{"file.csv": {"dataset": "payments", "columns": {"amount": "Net Amount"}}}') from None
+    data = Path(args.data)
+    if not data.exists():
+        raise KpiError(f"{args.data}: no such file or folder — check the path given to --data")
+    with Workspace(args.workspace) as ws:
+        if data.is_dir():
+            results = ingest_folder(ws, data, mode=args.mode, explicit=explicit)
+        else:
+            spec = (explicit or {}).get(data.name, {})
+            results = [ingest_file(ws, data, dataset=spec.get("dataset"), mapping=spec.get("columns"), mode=args.mode)]
+    for r in results:
+        warn = f" — {'; '.join(r.warnings)}" if r.warnings else ""
+        print(f"{r.file}: {r.dataset}, {r.rows:,} rows ({r.mode}){warn}")
+    return EXIT_OK
+
+
+def cmd_catalog(args) -> int:
+    records = catalog.catalog_records()
+    if args.format == "markdown":
+        print("| id | name | unit | better | kind | formula | needs |\n|---|---|---|---|---|---|---|")
+        for r in records:
+            print(f"| `{r['id']}` | {r['name']} | {r['unit']} | {r['direction']} | {r['kind']} | "
+                  f"{r['formula']} | {', '.join(r['needs'])} |")
+        return EXIT_OK
+    if args.format == "csv":
+        flat = [{k: (";".join(v) if isinstance(v, list) else v) for k, v in r.items()} for r in records]
+        _write_records(flat, "csv", list(records[0]))
+        return EXIT_OK
+    _write_records(records, "json", [])
+    return EXIT_OK
+
+
+def cmd_compute(args) -> int:
+    from .compute import compute
+    ws = open_data(args.data)
+    frame = compute(ws, args.kpi or None, grain=args.grain, start=args.start, end=args.end,
+                    as_of=args.as_of, segment=args.segment)
+    for note in frame.attrs.get("notes", []):
+        print(note, file=sys.stderr)
+    columns = ["kpi", "grain", "period", "segment", "value", "partial"]
+    records = [{c: _clean(row[c]) for c in columns} for row in frame.to_dict("records")]
+    for r in records:
+        r["partial"] = bool(r["partial"])
+    _write_records(records, args.format, columns)
+    return EXIT_OK
+
+
+def _scorecard(args):
+    from .goals import load_goals_file
+    from .scorecard import scorecard
+    from .compute import as_of_date
+    doc = load_goals_file(args.goals)
+    ws = open_data(args.data)
+    as_of = args.as_of or as_of_date(ws)
+    return scorecard(ws, doc, as_of=as_of), as_of
+
+
+def cmd_scorecard(args) -> int:
+    from .scorecard import scorecard_markdown, scorecard_records
+    statuses, as_of = _scorecard(args)
+    if args.format == "markdown":
+        sys.stdout.write(scorecard_markdown(statuses, as_of))
+        return EXIT_OK
+    records = scorecard_records(statuses)
+    _write_records(records, args.format, ["kpi", "grain", "period", "value", "previous", "change", "target",
+                                          "deadline", "baseline", "progress", "expected", "status", "alert",
+                                          "projection"])
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from .scorecard import kpi_label, needs_attention
+    from .formatting import format_value
+    statuses, as_of = _scorecard(args)
+    flagged = needs_attention(statuses)
+    for s in flagged:
+        unit = kpi_label(s.kpi).unit
+        why = s.alert_reason if s.alert and s.status not in ("off_track", "missed") else s.label.lower()
+        print(f"{s.kpi}: {why} — value {format_value(s.value, unit)}, target {format_value(s.target, unit)} "
+              f"by {s.deadline} (as of {as_of})")
+    if not flagged:
+        print(f"all {len(statuses)} goals are fine as of {as_of}")
+    return EXIT_ATTENTION if flagged else EXIT_OK
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # bad options: exit 2 with a usage line, never a traceback
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .compute import GRAINS
+    p = _Parser(prog="python -m kpi", description="KPI Explorer from the command line.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("ingest", help="load dataset files into a workspace file")
+    s.add_argument("--data", required=True, help="a folder of dataset files, or one file")
+    s.add_argument("--workspace", required=True, help="the workspace file (made when missing)")
+    s.add_argument("--mode", choices=["replace", "append"], default="replace")
+    s.add_argument("--map", help="JSON file of explicit mappings per file name")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("catalog", help="print the KPI catalog")
+    s.add_argument("--format", choices=["json", "csv", "markdown"], default="json")
+    s.set_defaults(func=cmd_catalog)
+
+    s = sub.add_parser("compute", help="compute KPIs")
+    s.add_argument("--data", required=True)
+    s.add_argument("--kpi", action="append", help="a KPI id (repeatable); default: every computable KPI")
+    s.add_argument("--grain", choices=GRAINS, default="month")
+    s.add_argument("--start"), s.add_argument("--end"), s.add_argument("--as-of", dest="as_of")
+    s.add_argument("--segment")
+    s.add_argument("--format", choices=["json", "csv"], default="json")
+    s.set_defaults(func=cmd_compute)
+
+    for name, func, formats in (("scorecard", cmd_scorecard, ["json", "csv", "markdown"]), ("check", cmd_check, None)):
+        s = sub.add_parser(name, help=f"{name} goals against the data")
+        s.add_argument("--data", required=True)
+        s.add_argument("--goals", required=True)
+        s.add_argument("--as-of", dest="as_of")
+        if formats:
+            s.add_argument("--format", choices=formats, default="json")
+        s.set_defaults(func=func)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KpiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK

@@ -1,0 +1,911 @@
+"""Compute any set of KPIs at any grain, date range, as-of date and segment, in DuckDB SQL.
+
+One function, :func:`compute`, serves the app and the CLI. It follows every rule of
+``../shared/spec/kpis.md``: a period grid up to the as-of date ``A`` with partial periods marked,
+rows after ``A`` ignored, empty periods filled (0 for counts and sums, null for means and ratios,
+1 for uptime), ratios from numerator and denominator only, and segment breakdowns that compute
+each value as if the data held only that value's rows.
+
+The SQL is kept to standard forms (window functions, ``percentile_cont``, ``date_trunc``,
+``generate_series``) so the definitions could move to a warehouse; each KPI's SQL returns rows of
+``(p, seg, num, den, val)`` for the periods where something happened and the engine completes the grid.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from . import catalog
+from .datasets import DATASETS
+from .errors import InputError, UnknownKpi
+from .workspace import Workspace, quote_ident
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+STEP = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH",
+        "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
+OUTPUT_COLUMNS = ["kpi", "grain", "period", "segment", "value", "numerator", "denominator", "partial"]
+SESSION_GAP_MINUTES = 30
+
+
+# ---------------------------------------------------------------------------------------------
+# The as-of date
+# ---------------------------------------------------------------------------------------------
+def _primary_date_expr(dataset: str, prefix: str = "") -> str:
+    ds = DATASETS[dataset]
+    col = prefix + quote_ident(ds.primary_date)
+    return f"CAST({col} AS DATE)" if ds.column(ds.primary_date).type == "timestamp" else col
+
+
+def as_of_date(ws: Workspace, today: dt.date | None = None) -> dt.date | None:
+    """The latest date, not after today, on which any loaded dataset has a row (kpis.md)."""
+    today = today or dt.date.today()
+    parts = [f"SELECT max({_primary_date_expr(d)}) AS d FROM {quote_ident(d)} WHERE {_primary_date_expr(d)} <= ?"
+             for d in ws.datasets()]
+    if not parts:
+        return None
+    found = ws.rows(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)}) t", [today] * len(parts))[0][0]
+    return found
+
+
+def _to_date(value, what: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{what} {value!r} is not a date — use the ISO form, e.g. 2025-01-31") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# How each KPI is computed
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KpiSql:
+    """The machine side of one catalog KPI.
+
+    ``counts``: the datasets whose rows the KPI counts (a segment breakdown needs each of them to
+    carry the segment); ``fill``: what an empty period gets ('zero' for counts and sums, 'null' for
+    means and medians, 'ratio' for num/den); ``sql``: builds the query from the run's context;
+    ``gridded``: the query already returns every (period, segment) with its own empty values.
+    """
+    id: str
+    counts: tuple[str, ...]
+    fill: str
+    sql: Callable[["Run"], str]
+    gridded: bool = False
+    needs_tables: tuple[str, ...] = ()
+
+
+REGISTRY: dict[str, KpiSql] = {}
+
+
+def _kpi(id: str, counts: Iterable[str], fill: str, *, gridded: bool = False, uses: Iterable[str] = ()):
+    def register(fn):
+        REGISTRY[id] = KpiSql(id, tuple(counts), fill, fn, gridded, tuple(uses))
+        return fn
+    return register
+
+
+# -- the MRR family (all from the customer-MRR movements table _mm) ---------------------------
+def _mm_kpi(id, fill, expr_val=None, num=None, den=None):
+    def sql(run):
+        if num is not None:
+            return f"SELECT p, seg, {num} AS num, {den} AS den, NULL AS val FROM _mm"
+        return f"SELECT p, seg, NULL AS num, NULL AS den, {expr_val} AS val FROM _mm"
+    REGISTRY[id] = KpiSql(id, ("subscriptions",), fill, sql, False, ("_mm",))
+
+
+_mm_kpi("mrr", "zero", "mrr_b")
+_mm_kpi("arr", "zero", "12 * mrr_b")
+_mm_kpi("mrr_growth_rate", "ratio", num="mrr_b - mrr_a", den="mrr_a")
+_mm_kpi("new_mrr", "zero", "new_mrr")
+_mm_kpi("expansion_mrr", "zero", "expansion_mrr")
+_mm_kpi("contraction_mrr", "zero", "contraction_mrr")
+_mm_kpi("churned_mrr", "zero", "churned_mrr")
+_mm_kpi("reactivation_mrr", "zero", "reactivation_mrr")
+_mm_kpi("net_new_mrr", "zero", "new_mrr + reactivation_mrr + expansion_mrr - contraction_mrr - churned_mrr")
+_mm_kpi("paying_customers", "zero", "paying_b")
+_mm_kpi("arpa", "ratio", num="mrr_b", den="paying_b")
+_mm_kpi("customer_churn_rate", "ratio", num="churned_customers", den="paying_a")
+_mm_kpi("gross_mrr_churn_rate", "ratio", num="churned_mrr + contraction_mrr", den="mrr_a")
+_mm_kpi("net_mrr_retention", "ratio", num="mrr_a + expansion_mrr - contraction_mrr - churned_mrr", den="mrr_a")
+_mm_kpi("quick_ratio", "ratio", num="new_mrr + reactivation_mrr + expansion_mrr", den="contraction_mrr + churned_mrr")
+
+
+@_kpi("clv", ("subscriptions",), "null", uses=("_mm", "_clv"))
+def _clv(run):
+    return "SELECT p, seg, num, den, NULL AS val FROM _clv"
+
+
+@_kpi("renewal_rate", ("subscriptions",), "ratio")
+def _renewal_rate(run):
+    a = run.lit_date(run.as_of)
+    months = "CASE b.billing_period WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END"
+    return f"""
+    WITH r AS (
+        SELECT b.seg, b.customer_id, b.start_date, b.end_date, {months} AS months
+        FROM _b_subscriptions b WHERE b.mrr > 0
+    ), k AS (
+        SELECT r.*, n.k,
+               CAST(r.start_date + to_months(CAST(n.k * r.months AS INTEGER)) AS DATE) AS renew_day,
+               CAST(r.start_date + to_months(CAST((n.k - 1) * r.months AS INTEGER)) AS DATE) AS prev_day
+        FROM r JOIN _nums n ON n.k * r.months <= date_diff('month', r.start_date, {a}) + 1
+    ), due AS (
+        SELECT * FROM k
+        WHERE renew_day <= {a} AND (end_date IS NULL OR end_date > prev_day)
+    ), judged AS (
+        SELECT d.seg, d.renew_day,
+               CASE WHEN d.end_date IS NULL OR d.end_date > d.renew_day OR EXISTS (
+                   SELECT 1 FROM _b_subscriptions o
+                   WHERE o.customer_id = d.customer_id AND o.seg IS NOT DISTINCT FROM d.seg AND o.mrr > 0
+                     AND o.start_date <= d.renew_day AND (o.end_date IS NULL OR o.end_date > d.renew_day))
+                    THEN 1 ELSE 0 END AS renewed
+        FROM due d
+    )
+    SELECT {run.period('renew_day')} AS p, seg, sum(renewed) AS num, count(*) AS den, NULL AS val
+    FROM judged GROUP BY 1, 2"""
+
+
+# -- payments -------------------------------------------------------------------------------
+@_kpi("revenue", ("payments",), "zero")
+def _revenue(run):
+    return f"SELECT {run.period('date')} AS p, seg, NULL AS num, NULL AS den, sum(amount) AS val FROM _b_payments GROUP BY 1, 2"
+
+
+@_kpi("arppu", ("payments",), "ratio")
+def _arppu(run):
+    return (f"SELECT {run.period('date')} AS p, seg, sum(amount) AS num, "
+            f"count(DISTINCT CASE WHEN amount > 0 THEN customer_id END) AS den, NULL AS val "
+            f"FROM _b_payments GROUP BY 1, 2")
+
+
+@_kpi("arpu", ("payments", "events"), "ratio", uses=("_ud",))
+def _arpu(run):
+    return f"""
+    WITH rev AS (SELECT {run.period('date')} AS p, seg, sum(amount) AS revenue FROM _b_payments GROUP BY 1, 2),
+         au AS (SELECT {run.period('d')} AS p, seg, count(DISTINCT user_id) AS users FROM _ud GROUP BY 1, 2)
+    SELECT COALESCE(rev.p, au.p) AS p, COALESCE(rev.seg, au.seg) AS seg,
+           COALESCE(rev.revenue, 0) AS num, COALESCE(au.users, 0) AS den, NULL AS val
+    FROM rev FULL JOIN au ON rev.p = au.p AND rev.seg IS NOT DISTINCT FROM au.seg"""
+
+
+@_kpi("new_product_revenue_share", ("payments",), "ratio")
+def _new_product_revenue_share(run):
+    return f"""
+    WITH launch AS (SELECT product, min(released_date) AS launched FROM _b_releases
+                    WHERE product IS NOT NULL GROUP BY product),
+         pay AS (SELECT {run.period('date')} AS p, seg, product, amount FROM _b_payments)
+    SELECT pay.p, pay.seg,
+           sum(CASE WHEN l.launched > per.t - 365 AND l.launched <= per.t THEN pay.amount ELSE 0 END) AS num,
+           sum(pay.amount) AS den, NULL AS val
+    FROM pay JOIN _periods per ON per.p = pay.p LEFT JOIN launch l ON l.product = pay.product
+    GROUP BY 1, 2"""
+
+
+# -- surveys --------------------------------------------------------------------------------
+@_kpi("nps", ("surveys",), "ratio")
+def _nps(run):
+    return f"""SELECT {run.period('date')} AS p, seg,
+        100.0 * (count(CASE WHEN score >= 9 THEN 1 END) - count(CASE WHEN score <= 6 THEN 1 END)) AS num,
+        count(*) AS den, NULL AS val
+    FROM _b_surveys WHERE survey_type = 'nps' AND score >= 0 AND score <= 10 GROUP BY 1, 2"""
+
+
+@_kpi("employee_satisfaction", ("surveys",), "ratio")
+def _employee_satisfaction(run):
+    return f"""SELECT {run.period('date')} AS p, seg, sum(score) AS num, count(score) AS den, NULL AS val
+    FROM _b_surveys WHERE survey_type = 'employee' GROUP BY 1, 2"""
+
+
+# -- customers ------------------------------------------------------------------------------
+@_kpi("signups", ("customers",), "zero")
+def _signups(run):
+    return f"SELECT {run.period('signup_date')} AS p, seg, NULL AS num, NULL AS den, count(*) AS val FROM _b_customers GROUP BY 1, 2"
+
+
+@_kpi("signup_rate", ("customers", "marketing"), "ratio")
+def _signup_rate(run):
+    return f"""
+    WITH s AS (SELECT {run.period('signup_date')} AS p, seg, count(*) AS n FROM _b_customers GROUP BY 1, 2),
+         v AS (SELECT {run.period('date')} AS p, seg, sum(visitors) AS n FROM _b_marketing GROUP BY 1, 2)
+    SELECT COALESCE(s.p, v.p) AS p, COALESCE(s.seg, v.seg) AS seg, COALESCE(s.n, 0) AS num,
+           COALESCE(v.n, 0) AS den, NULL AS val
+    FROM s FULL JOIN v ON s.p = v.p AND s.seg IS NOT DISTINCT FROM v.seg"""
+
+
+@_kpi("trial_conversion_rate", ("customers",), "ratio")
+def _trial_conversion_rate(run):
+    a = run.lit_date(run.as_of)
+    return f"""SELECT {run.period('trial_start')} AS p, seg,
+        count(CASE WHEN converted_date IS NOT NULL AND converted_date <= {a} THEN 1 END) AS num,
+        count(*) AS den, NULL AS val
+    FROM _b_customers WHERE trial_start IS NOT NULL AND trial_start <= {a} GROUP BY 1, 2"""
+
+
+@_kpi("trial_dropoff_rate", ("customers",), "ratio")
+def _trial_dropoff_rate(run):
+    a = run.lit_date(run.as_of)
+    return f"""SELECT {run.period('trial_end')} AS p, seg,
+        count(CASE WHEN converted_date IS NULL OR converted_date > trial_end THEN 1 END) AS num,
+        count(*) AS den, NULL AS val
+    FROM _b_customers WHERE trial_end IS NOT NULL AND trial_end <= {a} GROUP BY 1, 2"""
+
+
+def _new_customers_sql(run):
+    return f"SELECT {run.period('first_paid')} AS p, seg, count(*) AS n FROM _first_paid GROUP BY 1, 2"
+
+
+@_kpi("new_customers", ("subscriptions|payments",), "zero", uses=("_first_paid",))
+def _new_customers(run):
+    return f"SELECT p, seg, NULL AS num, NULL AS den, n AS val FROM ({_new_customers_sql(run)}) t"
+
+
+def _spend_sql(run):
+    return f"SELECT {run.period('date')} AS p, seg, sum(spend) AS spend FROM _b_marketing GROUP BY 1, 2"
+
+
+@_kpi("cac", ("marketing", "subscriptions|payments"), "ratio", uses=("_first_paid",))
+def _cac(run):
+    return f"""
+    WITH s AS ({_spend_sql(run)}), n AS ({_new_customers_sql(run)})
+    SELECT COALESCE(s.p, n.p) AS p, COALESCE(s.seg, n.seg) AS seg, COALESCE(s.spend, 0) AS num,
+           COALESCE(n.n, 0) AS den, NULL AS val
+    FROM s FULL JOIN n ON s.p = n.p AND s.seg IS NOT DISTINCT FROM n.seg"""
+
+
+@_kpi("cpa", ("marketing", "customers"), "ratio")
+def _cpa(run):
+    return f"""
+    WITH s AS ({_spend_sql(run)}),
+         n AS (SELECT {run.period('signup_date')} AS p, seg, count(*) AS n FROM _b_customers GROUP BY 1, 2)
+    SELECT COALESCE(s.p, n.p) AS p, COALESCE(s.seg, n.seg) AS seg, COALESCE(s.spend, 0) AS num,
+           COALESCE(n.n, 0) AS den, NULL AS val
+    FROM s FULL JOIN n ON s.p = n.p AND s.seg IS NOT DISTINCT FROM n.seg"""
+
+
+@_kpi("ltv_cac_ratio", ("subscriptions", "marketing", "subscriptions|payments"), "null",
+      uses=("_mm", "_clv", "_first_paid"))
+def _ltv_cac_ratio(run):
+    return f"""
+    WITH s AS ({_spend_sql(run)}), n AS ({_new_customers_sql(run)}),
+         cac AS (SELECT COALESCE(s.p, n.p) AS p, COALESCE(s.seg, n.seg) AS seg,
+                        COALESCE(s.spend, 0) / NULLIF(COALESCE(n.n, 0), 0) AS cac
+                 FROM s FULL JOIN n ON s.p = n.p AND s.seg IS NOT DISTINCT FROM n.seg),
+         clv AS (SELECT p, seg, num / NULLIF(den, 0) AS clv FROM _clv)
+    SELECT clv.p, clv.seg, clv.clv AS num, cac.cac AS den, clv.clv / NULLIF(cac.cac, 0) AS val
+    FROM clv JOIN cac ON clv.p = cac.p AND clv.seg IS NOT DISTINCT FROM cac.seg"""
+
+
+# -- events ---------------------------------------------------------------------------------
+@_kpi("active_users", ("events",), "zero", uses=("_ud",))
+def _active_users(run):
+    return f"SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den, count(DISTINCT user_id) AS val FROM _ud GROUP BY 1, 2"
+
+
+def _days_in_range(run):
+    """Days of each period from the first event's date up to t(P): the DAU/MAU averaging base."""
+    fe = run.lit_date(run.first_event)
+    return f"CASE WHEN g.t >= {fe} THEN g.t - GREATEST(g.p, {fe}) + 1 ELSE 0 END"
+
+
+@_kpi("dau", ("events",), "ratio", gridded=True, uses=("_ud",))
+def _dau(run):
+    fe = run.lit_date(run.first_event)
+    return f"""
+    WITH ud AS (SELECT {run.period('d')} AS p, seg, count(*) AS user_days FROM _ud WHERE d >= {fe} GROUP BY 1, 2)
+    SELECT g.p, g.seg, COALESCE(ud.user_days, 0) AS num, {_days_in_range(run)} AS den, NULL AS val
+    FROM _g g LEFT JOIN ud ON ud.p = g.p AND ud.seg IS NOT DISTINCT FROM g.seg"""
+
+
+def _mau_sum_sql(run):
+    """Sum over the days d of each period (from the first event's date) of MAU30(d)."""
+    fe = run.lit_date(run.first_event)
+    return f"""
+    SELECT g.p, g.seg,
+           sum(LEAST(i.covered_to, g.t) - GREATEST(i.covered_from, g.p, {fe}) + 1) AS mau_days
+    FROM _g g JOIN _mau_islands i
+      ON i.seg IS NOT DISTINCT FROM g.seg AND i.covered_from <= g.t AND i.covered_to >= GREATEST(g.p, {fe})
+    GROUP BY 1, 2"""
+
+
+@_kpi("mau", ("events",), "ratio", gridded=True, uses=("_mau_islands",))
+def _mau(run):
+    return f"""
+    WITH m AS ({_mau_sum_sql(run)})
+    SELECT g.p, g.seg, COALESCE(m.mau_days, 0) AS num, {_days_in_range(run)} AS den, NULL AS val
+    FROM _g g LEFT JOIN m ON m.p = g.p AND m.seg IS NOT DISTINCT FROM g.seg"""
+
+
+@_kpi("stickiness", ("events",), "ratio", uses=("_ud", "_mau_islands"))
+def _stickiness(run):
+    fe = run.lit_date(run.first_event)
+    return f"""
+    WITH ud AS (SELECT {run.period('d')} AS p, seg, count(*) AS user_days FROM _ud WHERE d >= {fe} GROUP BY 1, 2),
+         m AS ({_mau_sum_sql(run)})
+    SELECT m.p, m.seg, COALESCE(ud.user_days, 0) AS num, m.mau_days AS den, NULL AS val
+    FROM m LEFT JOIN ud ON ud.p = m.p AND ud.seg IS NOT DISTINCT FROM m.seg"""
+
+
+@_kpi("avg_session_duration", ("events",), "ratio", uses=("_sessions",))
+def _avg_session_duration(run):
+    return f"""SELECT {run.period('CAST(started AS DATE)')} AS p, seg,
+        sum(EXTRACT(EPOCH FROM (ended - started)) / 60.0) AS num, count(*) AS den, NULL AS val
+    FROM _sessions GROUP BY 1, 2"""
+
+
+@_kpi("actions_per_session", ("events",), "ratio", uses=("_sessions",))
+def _actions_per_session(run):
+    return f"""SELECT {run.period('CAST(started AS DATE)')} AS p, seg, sum(events) AS num, count(*) AS den, NULL AS val
+    FROM _sessions GROUP BY 1, 2"""
+
+
+@_kpi("actions_per_user", ("events",), "ratio", uses=("_ud",))
+def _actions_per_user(run):
+    return f"""SELECT {run.period('d')} AS p, seg, sum(events) AS num, count(DISTINCT user_id) AS den, NULL AS val
+    FROM _ud GROUP BY 1, 2"""
+
+
+@_kpi("retention_rate", ("events",), "ratio", uses=("_ud",))
+def _retention_rate(run):
+    step = STEP[run.grain]
+    return f"""
+    WITH up AS (SELECT DISTINCT {run.period('d')} AS p, seg, user_id FROM _ud),
+         prev AS (SELECT CAST(p + {step} AS DATE) AS p, seg, user_id FROM up)
+    SELECT prev.p, prev.seg, count(up.user_id) AS num, count(*) AS den, NULL AS val
+    FROM prev LEFT JOIN up ON up.p = prev.p AND up.seg IS NOT DISTINCT FROM prev.seg AND up.user_id = prev.user_id
+    WHERE prev.p <= {run.lit_date(run.as_of)}
+    GROUP BY 1, 2"""
+
+
+@_kpi("feature_adoption_rate", ("events",), "null", gridded=True, uses=("_ud",))
+def _feature_adoption_rate(run):
+    return f"""
+    WITH rel AS (SELECT DISTINCT event, released_date FROM _b_releases WHERE event IS NOT NULL),
+         has_rel AS (SELECT DISTINCT per.p FROM _periods per JOIN rel
+                     ON rel.released_date > per.t - 90 AND rel.released_date <= per.t),
+         adopters AS (
+            SELECT per.p, e.seg, count(DISTINCT e.user_id) AS n
+            FROM _b_events e JOIN _periods per ON per.p = {run.period('e.d')}
+            JOIN rel ON rel.event = e.event AND e.d >= rel.released_date
+                    AND rel.released_date > per.t - 90 AND rel.released_date <= per.t
+            GROUP BY 1, 2),
+         au AS (SELECT {run.period('d')} AS p, seg, count(DISTINCT user_id) AS n FROM _ud GROUP BY 1, 2)
+    SELECT g.p, g.seg,
+           CASE WHEN h.p IS NOT NULL THEN COALESCE(a.n, 0) END AS num,
+           CASE WHEN h.p IS NOT NULL THEN COALESCE(au.n, 0) END AS den,
+           CASE WHEN h.p IS NOT NULL THEN COALESCE(a.n, 0) / NULLIF(COALESCE(au.n, 0), 0) END AS val
+    FROM _g g LEFT JOIN has_rel h ON h.p = g.p
+    LEFT JOIN adopters a ON a.p = g.p AND a.seg IS NOT DISTINCT FROM g.seg
+    LEFT JOIN au ON au.p = g.p AND au.seg IS NOT DISTINCT FROM g.seg"""
+
+
+# -- product development ----------------------------------------------------------------------
+@_kpi("time_to_market", ("releases",), "null")
+def _time_to_market(run):
+    return f"""SELECT {run.period('released_date')} AS p, seg, NULL AS num, NULL AS den,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY released_date - started_date) AS val
+    FROM _b_releases WHERE started_date IS NOT NULL GROUP BY 1, 2"""
+
+
+@_kpi("releases_shipped", ("releases",), "zero")
+def _releases_shipped(run):
+    return f"SELECT {run.period('released_date')} AS p, seg, NULL AS num, NULL AS den, count(*) AS val FROM _b_releases GROUP BY 1, 2"
+
+
+@_kpi("velocity", ("sprints",), "ratio")
+def _velocity(run):
+    return f"""SELECT {run.period('end_date')} AS p, seg, sum(completed_points) AS num, count(completed_points) AS den,
+        NULL AS val FROM _b_sprints GROUP BY 1, 2"""
+
+
+@_kpi("say_do_ratio", ("sprints",), "ratio")
+def _say_do_ratio(run):
+    return f"""SELECT {run.period('end_date')} AS p, seg, sum(completed_points) AS num, sum(committed_points) AS den,
+        NULL AS val FROM _b_sprints WHERE completed_points IS NOT NULL AND committed_points IS NOT NULL GROUP BY 1, 2"""
+
+
+# -- technical and quality ---------------------------------------------------------------------
+@_kpi("defect_density", ("defects", "codebase"), "ratio", gridded=True)
+def _defect_density(run):
+    return f"""
+    WITH d AS (SELECT {run.period('found_date')} AS p, seg, count(*) AS n FROM _b_defects GROUP BY 1, 2),
+         c AS (SELECT seg, date, sum(kloc) AS kloc FROM _b_codebase GROUP BY 1, 2),
+         ranked AS (
+            SELECT g.p, g.seg, c.kloc, row_number() OVER (PARTITION BY g.p, g.seg
+                ORDER BY CASE WHEN c.date <= g.t THEN 0 ELSE 1 END,
+                         CASE WHEN c.date <= g.t THEN c.date END DESC, c.date) AS rn
+            FROM _g g JOIN c ON c.seg IS NOT DISTINCT FROM g.seg)
+    SELECT g.p, g.seg, COALESCE(d.n, 0) AS num, r.kloc AS den, COALESCE(d.n, 0) / NULLIF(r.kloc, 0) AS val
+    FROM _g g LEFT JOIN d ON d.p = g.p AND d.seg IS NOT DISTINCT FROM g.seg
+    LEFT JOIN ranked r ON r.p = g.p AND r.seg IS NOT DISTINCT FROM g.seg AND r.rn = 1"""
+
+
+@_kpi("test_effectiveness", ("defects",), "ratio")
+def _test_effectiveness(run):
+    return f"""SELECT {run.period('found_date')} AS p, seg,
+        count(CASE WHEN stage = 'pre_release' THEN 1 END) AS num,
+        count(CASE WHEN stage IN ('pre_release', 'production') THEN 1 END) AS den, NULL AS val
+    FROM _b_defects GROUP BY 1, 2"""
+
+
+@_kpi("testing_speed", ("test_runs",), "null")
+def _testing_speed(run):
+    return f"""SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_minutes) AS val
+    FROM _b_test_runs WHERE duration_minutes IS NOT NULL GROUP BY 1, 2"""
+
+
+@_kpi("test_pass_rate", ("test_runs",), "ratio")
+def _test_pass_rate(run):
+    return f"""SELECT {run.period('d')} AS p, seg, sum(tests_total - tests_failed) AS num, sum(tests_total) AS den,
+        NULL AS val FROM _b_test_runs WHERE tests_total IS NOT NULL AND tests_failed IS NOT NULL GROUP BY 1, 2"""
+
+
+@_kpi("escalated_tickets", ("tickets",), "zero")
+def _escalated_tickets(run):
+    return f"""SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den,
+        count(CASE WHEN escalated THEN 1 END) AS val FROM _b_tickets GROUP BY 1, 2"""
+
+
+@_kpi("escalation_rate", ("tickets",), "ratio")
+def _escalation_rate(run):
+    return f"""SELECT {run.period('d')} AS p, seg, count(CASE WHEN escalated THEN 1 END) AS num, count(*) AS den,
+        NULL AS val FROM _b_tickets GROUP BY 1, 2"""
+
+
+@_kpi("support_response_time", ("tickets",), "null")
+def _support_response_time(run):
+    return f"""SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (first_response_at - created_at)) / 3600.0) AS val
+    FROM _b_tickets WHERE first_response_at IS NOT NULL GROUP BY 1, 2"""
+
+
+@_kpi("support_cost", ("tickets",), "zero")
+def _support_cost(run):
+    return f"SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den, COALESCE(sum(cost), 0) AS val FROM _b_tickets GROUP BY 1, 2"
+
+
+@_kpi("uptime", ("incidents",), "ratio", gridded=True)
+def _uptime(run):
+    # Overlapping incidents count once: merge them into islands of downtime first.
+    return f"""
+    WITH i AS (SELECT seg, started_at, ended_at FROM _b_incidents WHERE ended_at > started_at),
+         marked AS (
+            SELECT seg, started_at, ended_at,
+                   CASE WHEN started_at <= max(ended_at) OVER (PARTITION BY seg ORDER BY started_at, ended_at
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS new_island
+            FROM i),
+         numbered AS (SELECT *, sum(new_island) OVER (PARTITION BY seg ORDER BY started_at, ended_at
+                                                      ROWS UNBOUNDED PRECEDING) AS island FROM marked),
+         islands AS (SELECT seg, min(started_at) AS s, max(ended_at) AS e FROM numbered GROUP BY seg, island),
+         down AS (
+            SELECT g.p, g.seg, sum(EXTRACT(EPOCH FROM (
+                       LEAST(islands.e, CAST(g.t + 1 AS TIMESTAMP)) - GREATEST(islands.s, CAST(g.p AS TIMESTAMP)))) / 60.0) AS minutes
+            FROM _g g JOIN islands ON islands.seg IS NOT DISTINCT FROM g.seg
+             AND islands.s < CAST(g.t + 1 AS TIMESTAMP) AND islands.e > CAST(g.p AS TIMESTAMP)
+            GROUP BY 1, 2)
+    SELECT g.p, g.seg, (g.t + 1 - g.p) * 1440.0 - COALESCE(down.minutes, 0) AS num,
+           (g.t + 1 - g.p) * 1440.0 AS den, NULL AS val
+    FROM _g g LEFT JOIN down ON down.p = g.p AND down.seg IS NOT DISTINCT FROM g.seg"""
+
+
+@_kpi("compliance_rate", ("compliance",), "ratio")
+def _compliance_rate(run):
+    return f"""SELECT {run.period('date')} AS p, seg, count(CASE WHEN passed THEN 1 END) AS num, count(*) AS den,
+        NULL AS val FROM _b_compliance GROUP BY 1, 2"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Base views: each loaded dataset cut at the as-of date, cleaned as kpis.md says, with its segment
+# ---------------------------------------------------------------------------------------------
+BASE_FILTERS = {
+    # Subscription rows with a negative mrr or an end_date not after start_date are left out of every KPI.
+    "subscriptions": "mrr >= 0 AND (end_date IS NULL OR end_date > start_date)",
+}
+
+
+def _survey_type_sql() -> str:
+    return "CASE WHEN survey IS NULL OR trim(survey) = '' THEN 'nps' ELSE lower(trim(survey)) END"
+
+
+def _stage_sql() -> str:
+    return "lower(replace(replace(trim(stage), '-', '_'), ' ', '_'))"
+
+
+@dataclass
+class Run:
+    """The context of one compute call: grain, as-of date, segment, and the temp tables made so far."""
+    ws: Workspace
+    cur: object
+    grain: str
+    as_of: dt.date
+    segment: str | None
+    loaded: list[str]
+    first_event: dt.date | None = None
+    made: set = field(default_factory=set)
+    segmentable: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def period(self, expr: str) -> str:
+        return f"CAST(date_trunc('{self.grain}', {expr}) AS DATE)"
+
+    @staticmethod
+    def lit_date(d: dt.date | None) -> str:
+        # Dates come from our own computation (never user text), so a literal is safe here.
+        return "CAST(NULL AS DATE)" if d is None else f"DATE '{d.isoformat()}'"
+
+    def exec(self, sql: str, params=None):
+        return self.cur.execute(sql, params or [])
+
+    # -- segment resolution ---------------------------------------------------------------
+    def segment_expr(self, dataset: str) -> tuple[str, str] | None:
+        """(select expression, join clause) giving each row's segment value, or None if it cannot."""
+        if self.segment is None:
+            return "CAST(NULL AS VARCHAR)", ""
+        cols = self.ws.columns(dataset)
+        q = quote_ident(self.segment)
+        if self.segment in cols:
+            return f"CAST(x.{q} AS VARCHAR)", ""
+        id_col = DATASETS[dataset].id_column
+        if id_col and "customers" in self.loaded and self.segment in self.ws.columns("customers") \
+                and id_col in cols:
+            return (f"CAST(sc.{q} AS VARCHAR)",
+                    f"LEFT JOIN (SELECT customer_id, {q} FROM (SELECT customer_id, {q}, row_number() OVER "
+                    f"(PARTITION BY customer_id ORDER BY signup_date) AS rn FROM customers) WHERE rn = 1) sc "
+                    f"ON sc.customer_id = x.{quote_ident(id_col)}")
+        return None
+
+    # -- temp tables ----------------------------------------------------------------------
+    def make_base_views(self) -> None:
+        a = self.lit_date(self.as_of)
+        for ds in self.loaded:
+            if ds == "kpi_values":
+                continue
+            seg = self.segment_expr(ds)
+            self.segmentable[ds] = seg is not None
+            seg_sel, seg_join = seg if seg else ("CAST(NULL AS VARCHAR)", "")
+            canon = ", ".join(f"x.{quote_ident(c)}" for c in DATASETS[ds].column_names)
+            where = [f"{_primary_date_expr(ds, 'x.')} <= {a}"]
+            if ds in BASE_FILTERS:
+                where.append(BASE_FILTERS[ds])
+            source = quote_ident(ds)
+            if ds == "customers":
+                # A customer listed twice: the row with the earliest signup_date is the one KPIs use.
+                source = ("(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY customer_id "
+                          "ORDER BY signup_date) AS _rn FROM customers) WHERE _rn = 1)")
+            extra = {
+                "events": ", CAST(x.\"timestamp\" AS DATE) AS d",
+                "surveys": f", {_survey_type_sql().replace('survey', 'x.survey')} AS survey_type",
+                "defects": "",
+                "test_runs": ", CAST(x.started_at AS DATE) AS d",
+                "tickets": ", CAST(x.created_at AS DATE) AS d",
+            }.get(ds, "")
+            cols = canon
+            if ds == "defects":
+                cols = canon.replace('x."stage"', f"{_stage_sql().replace('stage', 'x.stage')} AS stage")
+            self.exec(f"CREATE OR REPLACE TEMP VIEW {quote_ident('_b_' + ds)} AS "
+                      f"SELECT {cols}{extra}, {seg_sel} AS seg FROM {source} x {seg_join} "
+                      f"WHERE {' AND '.join(where)}")
+
+    def make_periods(self, first: dt.date) -> None:
+        step = STEP[self.grain]
+        a = self.lit_date(self.as_of)
+        self.exec(f"""CREATE OR REPLACE TEMP TABLE _periods AS
+            SELECT p, p_end, LEAST(p_end, {a}) AS t, CAST(p - INTERVAL 1 DAY AS DATE) AS prev_t, p_end > {a} AS partial
+            FROM (SELECT CAST(x AS DATE) AS p, CAST(x + {step} - INTERVAL 1 DAY AS DATE) AS p_end
+                  FROM generate_series(CAST({self.period(self.lit_date(first))} AS TIMESTAMP),
+                                       CAST({a} AS TIMESTAMP), {step}) s(x)) g""")
+
+    def ensure(self, table: str) -> None:
+        if table in self.made:
+            return
+        getattr(self, "_make" + table)()
+        self.made.add(table)
+
+    def _make_nums(self):
+        self.exec("CREATE OR REPLACE TEMP TABLE _nums AS SELECT CAST(x AS INTEGER) AS k FROM generate_series(1, 1200) s(x)")
+
+    def _make_cm(self):
+        # c(x, d): each customer's MRR on the days the movements need (t(P) and t(P-1)).
+        self.exec("""CREATE OR REPLACE TEMP TABLE _cm AS
+            SELECT s.d, b.seg, b.customer_id, sum(b.mrr) AS mrr
+            FROM (SELECT t AS d FROM _periods UNION SELECT prev_t FROM _periods) s
+            JOIN _b_subscriptions b ON b.start_date <= s.d AND (b.end_date IS NULL OR b.end_date > s.d)
+            GROUP BY s.d, b.seg, b.customer_id HAVING sum(b.mrr) > 0""")
+
+    def _make_mm(self):
+        self.ensure("_cm")
+        self.exec("""CREATE OR REPLACE TEMP TABLE _mm AS
+            WITH fm AS (SELECT seg, customer_id, min(start_date) AS first_mrr FROM _b_subscriptions
+                        WHERE mrr > 0 GROUP BY seg, customer_id),
+                 a AS (SELECT per.p, c.seg, c.customer_id, c.mrr FROM _periods per JOIN _cm c ON c.d = per.prev_t),
+                 b AS (SELECT per.p, c.seg, c.customer_id, c.mrr FROM _periods per JOIN _cm c ON c.d = per.t),
+                 ab AS (SELECT COALESCE(a.p, b.p) AS p, COALESCE(a.seg, b.seg) AS seg,
+                               COALESCE(a.customer_id, b.customer_id) AS customer_id,
+                               COALESCE(a.mrr, 0) AS a, COALESCE(b.mrr, 0) AS b
+                        FROM a FULL JOIN b ON a.p = b.p AND a.customer_id = b.customer_id
+                                           AND a.seg IS NOT DISTINCT FROM b.seg)
+            SELECT ab.p, ab.seg, sum(ab.a) AS mrr_a, sum(ab.b) AS mrr_b,
+                sum(CASE WHEN ab.a = 0 AND ab.b > 0 AND fm.first_mrr > per.prev_t THEN ab.b ELSE 0 END) AS new_mrr,
+                sum(CASE WHEN ab.a = 0 AND ab.b > 0 AND fm.first_mrr <= per.prev_t THEN ab.b ELSE 0 END) AS reactivation_mrr,
+                sum(CASE WHEN ab.a > 0 AND ab.b > ab.a THEN ab.b - ab.a ELSE 0 END) AS expansion_mrr,
+                sum(CASE WHEN ab.a > 0 AND ab.b > 0 AND ab.b < ab.a THEN ab.a - ab.b ELSE 0 END) AS contraction_mrr,
+                sum(CASE WHEN ab.a > 0 AND ab.b = 0 THEN ab.a ELSE 0 END) AS churned_mrr,
+                count(CASE WHEN ab.a > 0 THEN 1 END) AS paying_a,
+                count(CASE WHEN ab.b > 0 THEN 1 END) AS paying_b,
+                count(CASE WHEN ab.a > 0 AND ab.b = 0 THEN 1 END) AS churned_customers
+            FROM ab JOIN _periods per ON per.p = ab.p
+            LEFT JOIN fm ON fm.customer_id = ab.customer_id AND fm.seg IS NOT DISTINCT FROM ab.seg
+            GROUP BY ab.p, ab.seg""")
+
+    def _make_clv(self):
+        # m: mean monthly customer churn rate over the last 6 calendar months ending on or before t(P).
+        a = self.lit_date(self.as_of)
+        self.ensure("_mm")
+        gm = float(self.ws.setting("gross_margin", "1.0") or 1.0)
+        self.exec(f"""CREATE OR REPLACE TEMP TABLE _clv AS
+            WITH months AS (
+                SELECT CAST(x AS DATE) AS m, CAST(x + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS m_end
+                FROM generate_series(CAST(date_trunc('month', (SELECT min(start_date) FROM _b_subscriptions)) AS TIMESTAMP),
+                                     CAST({a} AS TIMESTAMP), INTERVAL 1 MONTH) s(x)),
+                 snap AS (SELECT m.m, m.m_end, CAST(m.m - INTERVAL 1 DAY AS DATE) AS prev_end FROM months m WHERE m.m_end <= {a}),
+                 cm AS (SELECT s.m, b.seg, b.customer_id,
+                               sum(CASE WHEN b.start_date <= s.prev_end AND (b.end_date IS NULL OR b.end_date > s.prev_end)
+                                        THEN b.mrr ELSE 0 END) AS a,
+                               sum(CASE WHEN b.start_date <= s.m_end AND (b.end_date IS NULL OR b.end_date > s.m_end)
+                                        THEN b.mrr ELSE 0 END) AS b
+                        FROM snap s JOIN _b_subscriptions b ON b.start_date <= s.m_end
+                             AND (b.end_date IS NULL OR b.end_date > s.prev_end)
+                        GROUP BY 1, 2, 3),
+                 churn AS (SELECT s.m, s.m_end, cm.seg,
+                                  count(CASE WHEN cm.a > 0 AND cm.b = 0 THEN 1 END) * 1.0
+                                    / NULLIF(count(CASE WHEN cm.a > 0 THEN 1 END), 0) AS rate
+                           FROM snap s JOIN cm ON cm.m = s.m GROUP BY 1, 2, 3),
+                 win AS (
+                    SELECT mm.p, mm.seg, avg(c.rate) AS m_rate
+                    FROM _mm mm JOIN _periods per ON per.p = mm.p
+                    JOIN churn c ON c.seg IS NOT DISTINCT FROM mm.seg
+                     AND c.m_end <= per.t
+                     AND c.m >= CAST(date_trunc('month', CAST(date_trunc('month', per.t + 1) AS DATE) - 1) - INTERVAL 5 MONTH AS DATE)
+                     AND c.rate IS NOT NULL
+                    GROUP BY 1, 2)
+            SELECT mm.p, mm.seg, (mm.mrr_b / NULLIF(mm.paying_b, 0)) * {gm!r} AS num, win.m_rate AS den
+            FROM _mm mm LEFT JOIN win ON win.p = mm.p AND win.seg IS NOT DISTINCT FROM mm.seg""")
+
+    def _make_first_paid(self):
+        parts = []
+        if "subscriptions" in self.loaded:
+            parts.append("SELECT seg, customer_id, start_date AS d FROM _b_subscriptions WHERE mrr > 0")
+        if "payments" in self.loaded:
+            parts.append("SELECT seg, customer_id, date AS d FROM _b_payments WHERE amount > 0")
+        self.exec(f"""CREATE OR REPLACE TEMP TABLE _first_paid AS
+            SELECT seg, customer_id, min(d) AS first_paid FROM ({' UNION ALL '.join(parts)}) t GROUP BY 1, 2""")
+
+    def _make_ud(self):
+        self.exec("""CREATE OR REPLACE TEMP TABLE _ud AS
+            SELECT seg, user_id, d, count(*) AS events FROM _b_events GROUP BY seg, user_id, d""")
+
+    def _make_mau_islands(self):
+        # Each active day covers the 30 days [d, d+29] of MAU30; merge a user's overlapping covers.
+        self.ensure("_ud")
+        self.exec("""CREATE OR REPLACE TEMP TABLE _mau_islands AS
+            WITH m AS (SELECT seg, user_id, d,
+                          CASE WHEN d - lag(d) OVER (PARTITION BY seg, user_id ORDER BY d) <= 30 THEN 0 ELSE 1 END AS brk
+                       FROM _ud),
+                 n AS (SELECT *, sum(brk) OVER (PARTITION BY seg, user_id ORDER BY d ROWS UNBOUNDED PRECEDING) AS island FROM m)
+            SELECT seg, user_id, min(d) AS covered_from, CAST(max(d) + 29 AS DATE) AS covered_to
+            FROM n GROUP BY seg, user_id, island""")
+
+    def _make_sessions(self):
+        gap = SESSION_GAP_MINUTES
+        self.exec(f"""CREATE OR REPLACE TEMP TABLE _sessions AS
+            WITH e AS (SELECT seg, user_id, "timestamp" AS ts, session_id FROM _b_events),
+                 with_id AS (SELECT seg, user_id, 'id:' || session_id AS session_key, ts FROM e
+                             WHERE session_id IS NOT NULL AND session_id <> ''),
+                 no_id AS (SELECT seg, user_id, ts,
+                              CASE WHEN ts - lag(ts) OVER (PARTITION BY seg, user_id ORDER BY ts) <= INTERVAL {gap} MINUTE
+                                   THEN 0 ELSE 1 END AS brk
+                           FROM e WHERE session_id IS NULL OR session_id = ''),
+                 gapped AS (SELECT seg, user_id, 'gap:' || CAST(sum(brk) OVER (PARTITION BY seg, user_id ORDER BY ts
+                                   ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_key, ts FROM no_id)
+            SELECT seg, user_id, session_key, min(ts) AS started, max(ts) AS ended, count(*) AS events
+            FROM (SELECT * FROM with_id UNION ALL SELECT * FROM gapped) s
+            GROUP BY seg, user_id, session_key""")
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------------------------
+def _empty_frame() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t in
+                          zip(OUTPUT_COLUMNS, ["str", "str", "object", "object", "float", "float", "float", "bool"])})
+    frame.attrs["notes"] = []
+    return frame
+
+
+def imported_kpis(ws: Workspace) -> list[str]:
+    """KPI names found in the kpi_values dataset (catalog ids and custom names)."""
+    if not ws.has("kpi_values"):
+        return []
+    return [r[0] for r in ws.rows("SELECT DISTINCT kpi FROM kpi_values WHERE kpi IS NOT NULL ORDER BY kpi")]
+
+
+def _main_dataset(kpi_id: str, loaded: list[str]) -> str | None:
+    for need in catalog.CATALOG[kpi_id].needs[:1]:
+        options = [n.split(".")[0] for n in need.split("|")]
+        have = [o for o in options if o in loaded]
+        return have if have else None
+    return None
+
+
+def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "month", start=None, end=None,
+            as_of=None, segment: str | None = None) -> pd.DataFrame:
+    """Compute KPIs as a tidy frame (see OUTPUT_COLUMNS); notes on what was left out in ``attrs``."""
+    if grain not in GRAINS:
+        raise InputError(f"unknown grain {grain!r} — use one of {', '.join(GRAINS)}")
+    start, end = _to_date(start, "start"), _to_date(end, "end")
+    as_of = _to_date(as_of, "as-of date") or as_of_date(ws)
+    loaded = ws.datasets()
+    imported = imported_kpis(ws)
+    available = catalog.availability(ws)
+    if kpis is None:
+        ids = [k for k in catalog.CATALOG if available[k].computable]
+        ids += [k for k in imported if k not in catalog.CATALOG or not available[k].computable]
+    else:
+        ids = list(dict.fromkeys(kpis))
+        for k in ids:
+            if k not in catalog.CATALOG and k not in imported:
+                catalog.get(k)  # raises UnknownKpi with close matches
+    if as_of is None or not ids:
+        return _empty_frame()
+
+    frames, notes = [], []
+    with ws.cursor() as cur:
+        run = Run(ws, cur, grain, as_of, segment, loaded)
+        run.first_event = (cur.execute("SELECT min(CAST(\"timestamp\" AS DATE)) FROM events WHERE CAST(\"timestamp\" AS DATE) <= ?",
+                                       [as_of]).fetchall()[0][0] if "events" in loaded else None)
+        firsts = {}
+        for ds in loaded:
+            firsts[ds] = cur.execute(f"SELECT min({_primary_date_expr(ds)}) FROM {quote_ident(ds)} "
+                                     f"WHERE {_primary_date_expr(ds)} <= ?", [as_of]).fetchall()[0][0]
+        earliest = min((d for d in firsts.values() if d is not None), default=None)
+        if earliest is None:
+            return _empty_frame()
+        run.make_periods(earliest)
+        run.make_base_views()
+        for k in ids:
+            computable = k in catalog.CATALOG and available[k].computable
+            if computable:
+                frame = _compute_one(run, k, firsts, notes)
+            elif k in imported:
+                frame = _imported(run, k, firsts)
+            else:
+                notes.append(f"{k}: cannot be computed from the loaded data — "
+                             f"{'; '.join(available[k].missing) or 'data missing'}")
+                continue
+            if frame is not None and len(frame):
+                frames.append(frame)
+    if not frames:
+        out = _empty_frame()
+        out.attrs["notes"] = notes
+        return out
+    out = pd.concat(frames, ignore_index=True)
+    if start is not None:
+        out = out[out["period"] >= start]
+    if end is not None:
+        out = out[out["period"] <= end]
+    out = out.reset_index(drop=True)
+    out.attrs["notes"] = notes
+    return out
+
+
+def _first_period(run: Run, k: str, firsts: dict) -> dt.date | None:
+    main = _main_dataset(k, run.loaded)
+    dates = [firsts.get(d) for d in (main or []) if firsts.get(d) is not None]
+    if not dates:
+        return None
+    return run.cur.execute(f"SELECT {run.period('?')}", [min(dates)]).fetchall()[0][0]
+
+
+def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> pd.DataFrame | None:
+    spec = REGISTRY[k]
+    counted = []
+    for c in spec.counts:
+        options = [o for o in c.split("|") if o in run.loaded]
+        counted += options
+    if run.segment is not None:
+        blocked = [d for d in counted if not run.segmentable.get(d, False)]
+        if blocked:
+            notes.append(f"{k} is left out of the breakdown by {run.segment}: "
+                         f"{', '.join(blocked)} has no column {run.segment} and no customer to take it from.")
+            return None
+    first = _first_period(run, k, firsts)
+    if first is None:
+        return None
+    for t in spec.needs_tables:
+        run.ensure(t)
+    if k == "renewal_rate":
+        run.ensure("_nums")
+    # Every period has a row for every value the segment takes in the KPI's data.
+    seg_sources = " UNION ".join(f"SELECT DISTINCT seg FROM {quote_ident('_b_' + d)}" for d in counted)
+    run.exec(f"""CREATE OR REPLACE TEMP TABLE _g AS
+        SELECT per.p, per.t, per.prev_t, per.partial, s.seg FROM _periods per CROSS JOIN ({seg_sources}) s
+        WHERE per.p >= ?""", [first])
+    body = spec.sql(run)
+    if spec.fill == "zero":
+        value = "COALESCE(r.val, 0)"
+        num = den = "NULL"
+    elif spec.fill == "ratio" and not spec.gridded:
+        num, den = "COALESCE(r.num, 0)", "COALESCE(r.den, 0)"
+        value = f"CAST({num} AS DOUBLE) / NULLIF({den}, 0)"
+    elif spec.fill == "ratio":
+        num, den = "r.num", "r.den"
+        value = "CAST(r.num AS DOUBLE) / NULLIF(r.den, 0)"
+    else:
+        num, den = "r.num", "r.den"
+        value = "COALESCE(r.val, CAST(r.num AS DOUBLE) / NULLIF(r.den, 0))"
+    df = run.exec(f"""
+        WITH r AS ({body})
+        SELECT ? AS kpi, ? AS grain, g.p AS period, g.seg AS segment, CAST({value} AS DOUBLE) AS value,
+               CAST({num} AS DOUBLE) AS numerator, CAST({den} AS DOUBLE) AS denominator, g.partial
+        FROM _g g LEFT JOIN r ON r.p = g.p AND r.seg IS NOT DISTINCT FROM g.seg
+        ORDER BY g.p, g.seg NULLS FIRST""", [k, run.grain]).df()
+    return _tidy(df)
+
+
+def _tidy(df: pd.DataFrame) -> pd.DataFrame:
+    df["period"] = pd.to_datetime(df["period"]).dt.date
+    df["segment"] = df["segment"].astype(object).where(df["segment"].notna(), None)
+    for c in ("value", "numerator", "denominator"):
+        df[c] = df[c].astype(float)
+    df["partial"] = df["partial"].astype(bool)
+    return df[OUTPUT_COLUMNS]
+
+
+def _imported(run: Run, k: str, firsts: dict) -> pd.DataFrame:
+    """kpi_values rows rolled up to the grain by the KPI's kind (kpis.md, Imported values)."""
+    meta = catalog.CATALOG.get(k)
+    kind = meta.kind if meta else "flow"
+    unit = meta.unit if meta else "ratio"
+    if kind == "stock":
+        agg = "arg_max(value, date)"  # the last value by date
+    elif unit in ("count", "currency"):
+        agg = "sum(value)"
+    else:
+        agg = "avg(value)"
+    seg = "segment" if run.segment is not None else "CAST(NULL AS VARCHAR)"
+    where = "" if run.segment is not None else "AND (segment IS NULL OR trim(segment) = '')"
+    a = run.lit_date(run.as_of)
+    first = run.cur.execute(f"SELECT min(date) FROM kpi_values WHERE kpi = ? AND date <= {a}", [k]).fetchall()[0][0]
+    if first is None:
+        return _empty_frame()
+    df = run.exec(f"""
+        WITH v AS (SELECT {run.period('date')} AS p, {seg} AS seg, {agg} AS val
+                   FROM kpi_values WHERE kpi = ? AND date <= {a} {where} GROUP BY 1, 2),
+             segs AS (SELECT DISTINCT seg FROM v)
+        SELECT ? AS kpi, ? AS grain, per.p AS period, segs.seg AS segment, v.val AS value,
+               CAST(NULL AS DOUBLE) AS numerator, CAST(NULL AS DOUBLE) AS denominator, per.partial
+        FROM _periods per CROSS JOIN segs LEFT JOIN v ON v.p = per.p AND v.seg IS NOT DISTINCT FROM segs.seg
+        WHERE per.p >= {run.period('?')}
+        ORDER BY per.p, segs.seg NULLS FIRST""", [k, k, run.grain, first]).df()
+    return _tidy(df)
+
+
+def imported_values(ws: Workspace, kpi_id: str, grain: str = "month", as_of=None, segment=None) -> pd.DataFrame:
+    """Imported values of a KPI the app also computes, to show beside the computed ones."""
+    as_of = _to_date(as_of, "as-of date") or as_of_date(ws)
+    if kpi_id not in imported_kpis(ws) or as_of is None:
+        return _empty_frame()
+    loaded = ws.datasets()
+    with ws.cursor() as cur:
+        run = Run(ws, cur, grain, as_of, segment, loaded)
+        first = cur.execute("SELECT min(date) FROM kpi_values WHERE kpi = ?", [kpi_id]).fetchall()[0][0]
+        run.make_periods(first)
+        return _imported(run, kpi_id, {})

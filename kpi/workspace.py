@@ -1,0 +1,277 @@
+"""A workspace: one DuckDB file holding a team's datasets, their mappings, settings and goals.
+
+Streamlit serves each browser session from its own thread and a DuckDB connection must not be
+shared between threads, so every query takes its own cursor from the one database object and
+closes it afterwards (``../shared/notes/stack.md``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pandas as pd
+
+from .datasets import DATASETS, SQL_TYPES
+from .errors import InputError, PermissionDenied
+
+META_TABLE = "_kpi_meta"          # key/value settings, data version
+DATASET_TABLE = "_kpi_datasets"   # one row per loaded dataset: source, mapping, rows
+DOCS_TABLE = "_kpi_docs"          # named JSON documents: goals, KPI set, custom KPIs, annotations, ...
+
+DEFAULT_SETTINGS = {"gross_margin": "1.0"}
+
+
+def data_home() -> Path:
+    """The data folder: ``$KPI_EXPLORER_HOME`` or ``~/.kpi_explorer``."""
+    home = os.environ.get("KPI_EXPLORER_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".kpi_explorer"
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier for any text (file headers included): double-quoted, quotes doubled."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+class Workspace:
+    """One workspace file. ``Workspace(None)`` is an in-memory workspace (tests, folder input)."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
+        self.path = Path(path) if path is not None else None
+        self.read_only = read_only
+        if self.path is not None and not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only and self.path is not None and not self.path.exists():
+            raise InputError(f"{self.path}: no such workspace file — check the path")
+        try:
+            self._db = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
+        except duckdb.Error as exc:
+            raise InputError(f"{self.path}: cannot open the workspace file ({exc}) — "
+                             "is it a workspace saved by KPI Explorer?") from exc
+        # Timestamps with a zone are converted to UTC (datasets.md), whatever the server's zone is.
+        self._db.execute("SET GLOBAL TimeZone = 'UTC'")
+        self._lock = threading.Lock()
+        if not read_only:
+            self._ensure_meta()
+
+    # -- connection handling -------------------------------------------------------------
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for one unit of work; closed afterwards."""
+        with self._lock:
+            cur = self._db.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def rows(self, sql: str, params: list | tuple | None = None) -> list[tuple]:
+        with self.cursor() as cur:
+            return cur.execute(sql, params or []).fetchall()
+
+    def df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
+        with self.cursor() as cur:
+            return cur.execute(sql, params or []).df()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def require_writable(self, action: str = "change this workspace") -> None:
+        if self.read_only:
+            raise PermissionDenied(f"This workspace is read-only: you cannot {action}.")
+
+    # -- metadata ------------------------------------------------------------------------
+    def _ensure_meta(self) -> None:
+        with self.cursor() as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            cur.execute(f"""CREATE TABLE IF NOT EXISTS {DATASET_TABLE} (
+                name VARCHAR PRIMARY KEY, source VARCHAR, mapping VARCHAR, rows BIGINT,
+                loaded_at TIMESTAMP, extra_columns VARCHAR)""")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {DOCS_TABLE} (name VARCHAR PRIMARY KEY, body VARCHAR)")
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self.rows("SELECT 1 FROM information_schema.tables WHERE table_name = ? "
+                              "AND table_schema = 'main'", [name]))
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        if not self._has_table(META_TABLE):
+            return DEFAULT_SETTINGS.get(key, default)
+        found = self.rows(f"SELECT value FROM {META_TABLE} WHERE key = ?", [key])
+        return found[0][0] if found else DEFAULT_SETTINGS.get(key, default)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        self.require_writable("change settings")
+        with self.cursor() as cur:
+            cur.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", [key, None if value is None else str(value)])
+        self.bump_version()
+
+    @property
+    def data_version(self) -> int:
+        """Changes whenever data, mappings, settings or goals change: part of every cache key."""
+        return int(self.setting("data_version", "0") or 0)
+
+    def bump_version(self, cur: duckdb.DuckDBPyConnection | None = None) -> None:
+        sql = (f"INSERT OR REPLACE INTO {META_TABLE} SELECT 'data_version', "
+               f"CAST(COALESCE((SELECT CAST(value AS BIGINT) FROM {META_TABLE} WHERE key = 'data_version'), 0) + 1 AS VARCHAR)")
+        if cur is not None:
+            cur.execute(sql)
+        else:
+            with self.cursor() as c:
+                c.execute(sql)
+
+    def doc(self, name: str, default: Any = None) -> Any:
+        """A named JSON document of the workspace (goals, KPI set, custom KPIs, ...)."""
+        if not self._has_table(DOCS_TABLE):
+            return default
+        found = self.rows(f"SELECT body FROM {DOCS_TABLE} WHERE name = ?", [name])
+        return json.loads(found[0][0]) if found else default
+
+    def set_doc(self, name: str, body: Any) -> None:
+        self.require_writable("save changes")
+        with self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            cur.execute(f"INSERT OR REPLACE INTO {DOCS_TABLE} VALUES (?, ?)", [name, json.dumps(body, default=str)])
+            self.bump_version(cur)
+            cur.execute("COMMIT")
+
+    # -- datasets ------------------------------------------------------------------------
+    def datasets(self) -> list[str]:
+        """Names of the loaded datasets, in the catalog's order."""
+        if not self._has_table(DATASET_TABLE):
+            return []
+        have = {r[0] for r in self.rows(f"SELECT name FROM {DATASET_TABLE}")}
+        return [d for d in DATASETS if d in have]
+
+    def has(self, dataset: str) -> bool:
+        return dataset in self.datasets()
+
+    def columns(self, dataset: str) -> list[str]:
+        """Columns of a loaded dataset's table: canonical ones first, then extra (segment) columns."""
+        return [r[0] for r in self.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+            "ORDER BY ordinal_position", [dataset])]
+
+    def dataset_info(self) -> pd.DataFrame:
+        if not self._has_table(DATASET_TABLE):
+            return pd.DataFrame(columns=["name", "source", "mapping", "rows", "loaded_at", "extra_columns"])
+        return self.df(f"SELECT * FROM {DATASET_TABLE}")
+
+    def row_count(self, dataset: str) -> int:
+        return int(self.rows(f"SELECT count(*) FROM {quote_ident(dataset)}")[0][0])
+
+    def has_column(self, dataset: str, column: str) -> bool:
+        """True when the dataset is loaded and its column holds at least one value."""
+        if not self.has(dataset) or column not in self.columns(dataset):
+            return False
+        q = quote_ident(column)
+        return bool(self.rows(f"SELECT 1 FROM {quote_ident(dataset)} WHERE {q} IS NOT NULL LIMIT 1"))
+
+    def segment_columns(self) -> dict[str, list[str]]:
+        """Extra (non-canonical) columns per dataset: the segments a breakdown can use."""
+        out = {}
+        for ds in self.datasets():
+            canon = set(DATASETS[ds].column_names)
+            out[ds] = [c for c in self.columns(ds) if c not in canon]
+        return out
+
+    def replace_table(self, cur: duckdb.DuckDBPyConnection, dataset: str, select_sql: str,
+                      params: list | None = None, *, source: str = "", mapping: dict | None = None,
+                      mode: str = "replace") -> int:
+        """Swap in a dataset from a SELECT inside the caller's open transaction.
+
+        ``mode='append'`` unions with the rows already there and drops exact duplicate rows.
+        Returns the new row count. The caller commits (or rolls back: nothing changes then).
+        """
+        self.require_writable("load data")
+        target = quote_ident(dataset)
+        staging = quote_ident(f"_kpi_staging_{dataset}")
+        cur.execute(f"DROP TABLE IF EXISTS {staging}")
+        if mode == "append" and self._table_exists(cur, dataset):
+            old_cols = [r[0] for r in cur.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema='main' "
+                "ORDER BY ordinal_position", [dataset]).fetchall()]
+            cur.execute(f"CREATE TEMP TABLE _kpi_new AS {select_sql}", params or [])
+            new_cols = [r[0] for r in cur.execute("SELECT * FROM _kpi_new LIMIT 0").description]
+            cols = old_cols + [c for c in new_cols if c not in old_cols]
+
+            def pick(have):
+                return ", ".join(quote_ident(c) if c in have else f"NULL AS {quote_ident(c)}" for c in cols)
+            cur.execute(f"CREATE TABLE {staging} AS SELECT DISTINCT * FROM ("
+                        f"SELECT {pick(old_cols)} FROM {target} UNION ALL SELECT {pick(new_cols)} FROM _kpi_new)")
+            cur.execute("DROP TABLE _kpi_new")
+        elif mode in ("replace", "append"):
+            cur.execute(f"CREATE TABLE {staging} AS {select_sql}", params or [])
+        else:
+            raise InputError(f"unknown mode {mode!r} — use replace or append")
+        cur.execute(f"DROP TABLE IF EXISTS {target}")
+        cur.execute(f"ALTER TABLE {staging} RENAME TO {target}")
+        rows = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+        canon = set(DATASETS[dataset].column_names)
+        extra = [r[0] for r in cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema='main'",
+            [dataset]).fetchall() if r[0] not in canon]
+        cur.execute(f"INSERT OR REPLACE INTO {DATASET_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                    [dataset, source, json.dumps(mapping or {}), rows,
+                     datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(extra)])
+        self.bump_version(cur)
+        return rows
+
+    @staticmethod
+    def _table_exists(cur, name: str) -> bool:
+        return bool(cur.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ? AND table_schema='main'",
+                                [name]).fetchall())
+
+    def drop_dataset(self, dataset: str) -> None:
+        self.require_writable("delete data")
+        with self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            cur.execute(f"DROP TABLE IF EXISTS {quote_ident(dataset)}")
+            cur.execute(f"DELETE FROM {DATASET_TABLE} WHERE name = ?", [dataset])
+            self.bump_version(cur)
+            cur.execute("COMMIT")
+
+    def load_frame(self, dataset: str, frame: pd.DataFrame, *, mode: str = "replace", source: str = "frame") -> int:
+        """Load a small, already-canonical frame (tests, generated tables): columns are cast to
+        the dataset's types; unknown columns are kept as segments. Not for user files: use ingest."""
+        if dataset not in DATASETS:
+            raise InputError(f"unknown dataset {dataset!r}")
+        ds = DATASETS[dataset]
+        missing = [c for c in ds.required if c not in frame.columns]
+        if missing:
+            raise InputError(f"{dataset}: missing required column(s) {', '.join(missing)}")
+        parts = []
+        for col in ds.columns:
+            sql_type = SQL_TYPES[col.type]
+            if col.name in frame.columns:
+                parts.append(f"TRY_CAST({quote_ident(col.name)} AS {sql_type}) AS {quote_ident(col.name)}")
+            else:
+                parts.append(f"CAST(NULL AS {sql_type}) AS {quote_ident(col.name)}")
+        for extra in frame.columns:
+            if extra not in ds.column_names:
+                parts.append(f"CAST({quote_ident(extra)} AS VARCHAR) AS {quote_ident(extra)}")
+        frame = frame.copy()
+        for c in frame.columns:  # str dates/timestamps cast cleanly; None stays NULL
+            if frame[c].dtype == object:
+                frame[c] = frame[c].astype("string")
+        with self.cursor() as cur:
+            cur.register("_kpi_frame", frame)
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                n = self.replace_table(cur, dataset, f"SELECT {', '.join(parts)} FROM _kpi_frame",
+                                       source=source, mode=mode)
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+        return n
