@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from . import catalog
+from . import catalog, derived
 from .datasets import DATASETS
 from .errors import InputError, UnknownKpi
 from .workspace import Workspace, quote_ident
@@ -27,7 +27,6 @@ GRAINS = ("day", "week", "month", "quarter", "year")
 STEP = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH",
         "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
 OUTPUT_COLUMNS = ["kpi", "grain", "period", "segment", "value", "numerator", "denominator", "partial"]
-SESSION_GAP_MINUTES = 30
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,30 +123,37 @@ def _clv(run):
     return "SELECT p, seg, num, den, NULL AS val FROM _clv"
 
 
-@_kpi("renewal_rate", ("subscriptions",), "ratio")
+@_kpi("renewal_rate", ("subscriptions",), "ratio", uses=("_timeline",))
 def _renewal_rate(run):
     a = run.lit_date(run.as_of)
     months = "CASE b.billing_period WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END"
+    # Renewed on day r when the customer still pays on r: its own row runs past r, or another row
+    # with mrr > 0 is active on r — together, c(x, r) > 0 (mrr is never negative here).
     return f"""
     WITH r AS (
         SELECT b.seg, b.customer_id, b.start_date, b.end_date, {months} AS months
         FROM _b_subscriptions b WHERE b.mrr > 0
+    ), bounded AS (
+        SELECT r.*, CAST(floor((date_diff('month', start_date, LEAST({a}, COALESCE(end_date, {a}))) + 1) / months)
+                         AS INTEGER) + 1 AS k_max
+        FROM r
     ), k AS (
-        SELECT r.*, n.k,
-               CAST(r.start_date + to_months(CAST(n.k * r.months AS INTEGER)) AS DATE) AS renew_day,
-               CAST(r.start_date + to_months(CAST((n.k - 1) * r.months AS INTEGER)) AS DATE) AS prev_day
-        FROM r JOIN _nums n ON n.k * r.months <= date_diff('month', r.start_date, {a}) + 1
+        SELECT seg, customer_id, start_date, end_date, months, unnest(generate_series(1, k_max)) AS k FROM bounded
     ), due AS (
-        SELECT * FROM k
-        WHERE renew_day <= {a} AND (end_date IS NULL OR end_date > prev_day)
-    ), judged AS (
-        SELECT d.seg, d.renew_day,
-               CASE WHEN d.end_date IS NULL OR d.end_date > d.renew_day OR EXISTS (
-                   SELECT 1 FROM _b_subscriptions o
-                   WHERE o.customer_id = d.customer_id AND o.seg IS NOT DISTINCT FROM d.seg AND o.mrr > 0
-                     AND o.start_date <= d.renew_day AND (o.end_date IS NULL OR o.end_date > d.renew_day))
-                    THEN 1 ELSE 0 END AS renewed
-        FROM due d
+        SELECT seg, customer_id, end_date,
+               CAST(start_date + to_months(CAST(k * months AS INTEGER)) AS DATE) AS renew_day,
+               CAST(start_date + to_months(CAST((k - 1) * months AS INTEGER)) AS DATE) AS prev_day
+        FROM k
+    ), counted AS (
+        SELECT * FROM due WHERE renew_day <= {a} AND (end_date IS NULL OR end_date > prev_day)
+    ), judged AS (  -- a row still running on r renews itself; only a row that ended by r needs a lookup
+        SELECT seg, renew_day, 1 AS renewed FROM counted WHERE end_date IS NULL OR end_date > renew_day
+        UNION ALL
+        SELECT d.seg, d.renew_day, CASE WHEN tl.c > 0 THEN 1 ELSE 0 END AS renewed
+        FROM counted d LEFT JOIN _timeline tl
+          ON tl.customer_id = d.customer_id AND tl.seg IS NOT DISTINCT FROM d.seg
+         AND tl.d <= d.renew_day AND (tl.next_d IS NULL OR tl.next_d > d.renew_day)
+        WHERE d.end_date <= d.renew_day
     )
     SELECT {run.period('renew_day')} AS p, seg, sum(renewed) AS num, count(*) AS den, NULL AS val
     FROM judged GROUP BY 1, 2"""
@@ -166,11 +172,11 @@ def _arppu(run):
             f"FROM _b_payments GROUP BY 1, 2")
 
 
-@_kpi("arpu", ("payments", "events"), "ratio", uses=("_ud",))
+@_kpi("arpu", ("payments", "events"), "ratio", uses=("_up",))
 def _arpu(run):
     return f"""
     WITH rev AS (SELECT {run.period('date')} AS p, seg, sum(amount) AS revenue FROM _b_payments GROUP BY 1, 2),
-         au AS (SELECT {run.period('d')} AS p, seg, count(DISTINCT user_id) AS users FROM _ud GROUP BY 1, 2)
+         au AS (SELECT p, seg, count(*) AS users FROM _up GROUP BY 1, 2)
     SELECT COALESCE(rev.p, au.p) AS p, COALESCE(rev.seg, au.seg) AS seg,
            COALESCE(rev.revenue, 0) AS num, COALESCE(au.users, 0) AS den, NULL AS val
     FROM rev FULL JOIN au ON rev.p = au.p AND rev.seg IS NOT DISTINCT FROM au.seg"""
@@ -284,9 +290,9 @@ def _ltv_cac_ratio(run):
 
 
 # -- events ---------------------------------------------------------------------------------
-@_kpi("active_users", ("events",), "zero", uses=("_ud",))
+@_kpi("active_users", ("events",), "zero", uses=("_up",))
 def _active_users(run):
-    return f"SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den, count(DISTINCT user_id) AS val FROM _ud GROUP BY 1, 2"
+    return "SELECT p, seg, NULL AS num, NULL AS den, count(*) AS val FROM _up GROUP BY 1, 2"
 
 
 def _days_in_range(run):
@@ -346,25 +352,28 @@ def _actions_per_session(run):
     FROM _sessions GROUP BY 1, 2"""
 
 
-@_kpi("actions_per_user", ("events",), "ratio", uses=("_ud",))
+@_kpi("actions_per_user", ("events",), "ratio", uses=("_ud", "_up"))
 def _actions_per_user(run):
-    return f"""SELECT {run.period('d')} AS p, seg, sum(events) AS num, count(DISTINCT user_id) AS den, NULL AS val
-    FROM _ud GROUP BY 1, 2"""
+    return f"""
+    WITH e AS (SELECT {run.period('d')} AS p, seg, sum(events) AS n FROM _ud GROUP BY 1, 2),
+         au AS (SELECT p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
+    SELECT au.p, au.seg, e.n AS num, au.n AS den, NULL AS val
+    FROM au JOIN e ON e.p = au.p AND e.seg IS NOT DISTINCT FROM au.seg"""
 
 
-@_kpi("retention_rate", ("events",), "ratio", uses=("_ud",))
+@_kpi("retention_rate", ("events",), "ratio", uses=("_up",))
 def _retention_rate(run):
     step = STEP[run.grain]
     return f"""
-    WITH up AS (SELECT DISTINCT {run.period('d')} AS p, seg, user_id FROM _ud),
-         prev AS (SELECT CAST(p + {step} AS DATE) AS p, seg, user_id FROM up)
-    SELECT prev.p, prev.seg, count(up.user_id) AS num, count(*) AS den, NULL AS val
-    FROM prev LEFT JOIN up ON up.p = prev.p AND up.seg IS NOT DISTINCT FROM prev.seg AND up.user_id = prev.user_id
-    WHERE prev.p <= {run.lit_date(run.as_of)}
-    GROUP BY 1, 2"""
+    WITH seen AS (SELECT p, seg, lag(p) OVER (PARTITION BY seg, user_id ORDER BY p) AS before FROM _up),
+         kept AS (SELECT p, seg, count(*) AS n FROM seen WHERE before = CAST(p - {step} AS DATE) GROUP BY 1, 2),
+         base AS (SELECT CAST(p + {step} AS DATE) AS p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
+    SELECT base.p, base.seg, COALESCE(kept.n, 0) AS num, base.n AS den, NULL AS val
+    FROM base LEFT JOIN kept ON kept.p = base.p AND kept.seg IS NOT DISTINCT FROM base.seg
+    WHERE base.p <= {run.lit_date(run.as_of)}"""
 
 
-@_kpi("feature_adoption_rate", ("events",), "null", gridded=True, uses=("_ud",))
+@_kpi("feature_adoption_rate", ("events",), "null", gridded=True, uses=("_up",))
 def _feature_adoption_rate(run):
     return f"""
     WITH rel AS (SELECT DISTINCT event, released_date FROM _b_releases WHERE event IS NOT NULL),
@@ -376,7 +385,7 @@ def _feature_adoption_rate(run):
             JOIN rel ON rel.event = e.event AND e.d >= rel.released_date
                     AND rel.released_date > per.t - 90 AND rel.released_date <= per.t
             GROUP BY 1, 2),
-         au AS (SELECT {run.period('d')} AS p, seg, count(DISTINCT user_id) AS n FROM _ud GROUP BY 1, 2)
+         au AS (SELECT p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
     SELECT g.p, g.seg,
            CASE WHEN h.p IS NOT NULL THEN COALESCE(a.n, 0) END AS num,
            CASE WHEN h.p IS NOT NULL THEN COALESCE(au.n, 0) END AS den,
@@ -505,10 +514,7 @@ def _compliance_rate(run):
 # ---------------------------------------------------------------------------------------------
 # Base views: each loaded dataset cut at the as-of date, cleaned as kpis.md says, with its segment
 # ---------------------------------------------------------------------------------------------
-BASE_FILTERS = {
-    # Subscription rows with a negative mrr or an end_date not after start_date are left out of every KPI.
-    "subscriptions": "mrr >= 0 AND (end_date IS NULL OR end_date > start_date)",
-}
+BASE_FILTERS = {"subscriptions": derived.VALID_SUBSCRIPTIONS}
 
 
 def _survey_type_sql() -> str:
@@ -609,65 +615,94 @@ class Run:
         getattr(self, "_make" + table)()
         self.made.add(table)
 
-    def _make_nums(self):
-        self.exec("CREATE OR REPLACE TEMP TABLE _nums AS SELECT CAST(x AS INTEGER) AS k FROM generate_series(1, 1200) s(x)")
+    def _make_up(self):
+        # Who was active in which period, once: active users, retention and ARPU read it.
+        self.ensure("_ud")
+        self.exec(f"CREATE OR REPLACE TEMP TABLE _up AS SELECT DISTINCT {self.period('d')} AS p, seg, user_id FROM _ud")
 
-    def _make_cm(self):
-        # c(x, d): each customer's MRR on the days the movements need (t(P) and t(P-1)).
-        self.exec("""CREATE OR REPLACE TEMP TABLE _cm AS
-            SELECT s.d, b.seg, b.customer_id, sum(b.mrr) AS mrr
-            FROM (SELECT t AS d FROM _periods UNION SELECT prev_t FROM _periods) s
-            JOIN _b_subscriptions b ON b.start_date <= s.d AND (b.end_date IS NULL OR b.end_date > s.d)
-            GROUP BY s.d, b.seg, b.customer_id HAVING sum(b.mrr) > 0""")
+    def _movements_sql(self, grain: str, periods: str) -> str:
+        """Per (period, segment): MRR at t(P-1) and t(P), the five movements and paying counts.
+
+        c(x, d) only changes on a row's start_date (+mrr) or end_date (-mrr), so each customer's
+        MRR is a timeline of change points; a customer moves in P only if its timeline changes in
+        P, and totals are running sums of the per-period changes. No date-range joins.
+        """
+        a = self.lit_date(self.as_of)
+        period = f"CAST(date_trunc('{grain}', d) AS DATE)"
+        return f"""
+            WITH timeline AS (SELECT seg, customer_id, d, c FROM _timeline WHERE d <= {a}),
+             last_in_period AS (
+                SELECT seg, customer_id, {period} AS p, c,
+                       row_number() OVER (PARTITION BY seg, customer_id, {period} ORDER BY d DESC) AS rn
+                FROM timeline),
+             changed AS (
+                SELECT seg, customer_id, p, c AS b,
+                       COALESCE(lag(c) OVER (PARTITION BY seg, customer_id ORDER BY p), 0) AS a
+                FROM last_in_period WHERE rn = 1),
+             first_mrr AS (  -- the first day c(x, d) > 0: the earliest start of a row with mrr > 0
+                SELECT seg, customer_id, min(d) AS first_mrr FROM timeline WHERE c > 0 GROUP BY seg, customer_id),
+             moves AS (
+                SELECT ch.p, ch.seg,
+                    sum(ch.b - ch.a) AS mrr_change,
+                    sum(CASE WHEN ch.b > 0 THEN 1 ELSE 0 END) - sum(CASE WHEN ch.a > 0 THEN 1 ELSE 0 END) AS paying_change,
+                    sum(CASE WHEN ch.a = 0 AND ch.b > 0 AND fm.first_mrr > per.prev_t THEN ch.b ELSE 0 END) AS new_mrr,
+                    sum(CASE WHEN ch.a = 0 AND ch.b > 0 AND fm.first_mrr <= per.prev_t THEN ch.b ELSE 0 END) AS reactivation_mrr,
+                    sum(CASE WHEN ch.a > 0 AND ch.b > ch.a THEN ch.b - ch.a ELSE 0 END) AS expansion_mrr,
+                    sum(CASE WHEN ch.a > 0 AND ch.b > 0 AND ch.b < ch.a THEN ch.a - ch.b ELSE 0 END) AS contraction_mrr,
+                    sum(CASE WHEN ch.a > 0 AND ch.b = 0 THEN ch.a ELSE 0 END) AS churned_mrr,
+                    count(CASE WHEN ch.a > 0 AND ch.b = 0 THEN 1 END) AS churned_customers
+                FROM changed ch JOIN {periods} per ON per.p = ch.p
+                LEFT JOIN first_mrr fm ON fm.customer_id = ch.customer_id AND fm.seg IS NOT DISTINCT FROM ch.seg
+                GROUP BY ch.p, ch.seg),
+             grid AS (SELECT per.p, s.seg FROM {periods} per CROSS JOIN (SELECT DISTINCT seg FROM _b_subscriptions) s),
+             running AS (
+                SELECT g.p, g.seg,
+                    sum(COALESCE(m.mrr_change, 0)) OVER w AS mrr_b,
+                    sum(COALESCE(m.paying_change, 0)) OVER w AS paying_b,
+                    COALESCE(m.mrr_change, 0) AS mrr_change, COALESCE(m.paying_change, 0) AS paying_change,
+                    COALESCE(m.new_mrr, 0) AS new_mrr, COALESCE(m.reactivation_mrr, 0) AS reactivation_mrr,
+                    COALESCE(m.expansion_mrr, 0) AS expansion_mrr, COALESCE(m.contraction_mrr, 0) AS contraction_mrr,
+                    COALESCE(m.churned_mrr, 0) AS churned_mrr, COALESCE(m.churned_customers, 0) AS churned_customers
+                FROM grid g LEFT JOIN moves m ON m.p = g.p AND m.seg IS NOT DISTINCT FROM g.seg
+                WINDOW w AS (PARTITION BY g.seg ORDER BY g.p ROWS UNBOUNDED PRECEDING))
+            SELECT p, seg, round(mrr_b - mrr_change, 6) AS mrr_a, round(mrr_b, 6) AS mrr_b,
+                   new_mrr, reactivation_mrr, expansion_mrr, contraction_mrr, churned_mrr,
+                   paying_b - paying_change AS paying_a, paying_b, churned_customers
+            FROM running"""
+
+    def _make_timeline(self):
+        own_segment = self.segment is not None and self.segment in self.ws.columns("subscriptions")
+        if derived.has_timeline(self.cur) and not own_segment:
+            body = self._with_customer_segment(derived.MRR_TIMELINE, "subscriptions")
+            kind = "VIEW" if self.segment is None else "TABLE"
+        else:
+            body, kind = derived.mrr_timeline_sql("_b_subscriptions", "seg"), "TABLE"
+        self.exec(f"CREATE OR REPLACE TEMP {kind} _timeline AS {body}")
 
     def _make_mm(self):
-        self.ensure("_cm")
-        self.exec("""CREATE OR REPLACE TEMP TABLE _mm AS
-            WITH fm AS (SELECT seg, customer_id, min(start_date) AS first_mrr FROM _b_subscriptions
-                        WHERE mrr > 0 GROUP BY seg, customer_id),
-                 a AS (SELECT per.p, c.seg, c.customer_id, c.mrr FROM _periods per JOIN _cm c ON c.d = per.prev_t),
-                 b AS (SELECT per.p, c.seg, c.customer_id, c.mrr FROM _periods per JOIN _cm c ON c.d = per.t),
-                 ab AS (SELECT COALESCE(a.p, b.p) AS p, COALESCE(a.seg, b.seg) AS seg,
-                               COALESCE(a.customer_id, b.customer_id) AS customer_id,
-                               COALESCE(a.mrr, 0) AS a, COALESCE(b.mrr, 0) AS b
-                        FROM a FULL JOIN b ON a.p = b.p AND a.customer_id = b.customer_id
-                                           AND a.seg IS NOT DISTINCT FROM b.seg)
-            SELECT ab.p, ab.seg, sum(ab.a) AS mrr_a, sum(ab.b) AS mrr_b,
-                sum(CASE WHEN ab.a = 0 AND ab.b > 0 AND fm.first_mrr > per.prev_t THEN ab.b ELSE 0 END) AS new_mrr,
-                sum(CASE WHEN ab.a = 0 AND ab.b > 0 AND fm.first_mrr <= per.prev_t THEN ab.b ELSE 0 END) AS reactivation_mrr,
-                sum(CASE WHEN ab.a > 0 AND ab.b > ab.a THEN ab.b - ab.a ELSE 0 END) AS expansion_mrr,
-                sum(CASE WHEN ab.a > 0 AND ab.b > 0 AND ab.b < ab.a THEN ab.a - ab.b ELSE 0 END) AS contraction_mrr,
-                sum(CASE WHEN ab.a > 0 AND ab.b = 0 THEN ab.a ELSE 0 END) AS churned_mrr,
-                count(CASE WHEN ab.a > 0 THEN 1 END) AS paying_a,
-                count(CASE WHEN ab.b > 0 THEN 1 END) AS paying_b,
-                count(CASE WHEN ab.a > 0 AND ab.b = 0 THEN 1 END) AS churned_customers
-            FROM ab JOIN _periods per ON per.p = ab.p
-            LEFT JOIN fm ON fm.customer_id = ab.customer_id AND fm.seg IS NOT DISTINCT FROM ab.seg
-            GROUP BY ab.p, ab.seg""")
+        self.ensure("_timeline")
+        self.exec(f"CREATE OR REPLACE TEMP TABLE _mm AS {self._movements_sql(self.grain, '_periods')}")
 
     def _make_clv(self):
         # m: mean monthly customer churn rate over the last 6 calendar months ending on or before t(P).
         a = self.lit_date(self.as_of)
         self.ensure("_mm")
         gm = float(self.ws.setting("gross_margin", "1.0") or 1.0)
+        if self.grain == "month":
+            monthly = "_mm"
+        else:
+            self.exec(f"""CREATE OR REPLACE TEMP TABLE _periods_month AS
+                SELECT p, p_end, LEAST(p_end, {a}) AS t, CAST(p - INTERVAL 1 DAY AS DATE) AS prev_t, p_end > {a} AS partial
+                FROM (SELECT CAST(x AS DATE) AS p, CAST(x + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS p_end
+                      FROM generate_series(CAST(date_trunc('month', (SELECT min(p) FROM _periods)) AS TIMESTAMP),
+                                           CAST({a} AS TIMESTAMP), INTERVAL 1 MONTH) s(x)) g""")
+            self.exec(f"CREATE OR REPLACE TEMP TABLE _mm_month AS {self._movements_sql('month', '_periods_month')}")
+            monthly = "_mm_month"
         self.exec(f"""CREATE OR REPLACE TEMP TABLE _clv AS
-            WITH months AS (
-                SELECT CAST(x AS DATE) AS m, CAST(x + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS m_end
-                FROM generate_series(CAST(date_trunc('month', (SELECT min(start_date) FROM _b_subscriptions)) AS TIMESTAMP),
-                                     CAST({a} AS TIMESTAMP), INTERVAL 1 MONTH) s(x)),
-                 snap AS (SELECT m.m, m.m_end, CAST(m.m - INTERVAL 1 DAY AS DATE) AS prev_end FROM months m WHERE m.m_end <= {a}),
-                 cm AS (SELECT s.m, b.seg, b.customer_id,
-                               sum(CASE WHEN b.start_date <= s.prev_end AND (b.end_date IS NULL OR b.end_date > s.prev_end)
-                                        THEN b.mrr ELSE 0 END) AS a,
-                               sum(CASE WHEN b.start_date <= s.m_end AND (b.end_date IS NULL OR b.end_date > s.m_end)
-                                        THEN b.mrr ELSE 0 END) AS b
-                        FROM snap s JOIN _b_subscriptions b ON b.start_date <= s.m_end
-                             AND (b.end_date IS NULL OR b.end_date > s.prev_end)
-                        GROUP BY 1, 2, 3),
-                 churn AS (SELECT s.m, s.m_end, cm.seg,
-                                  count(CASE WHEN cm.a > 0 AND cm.b = 0 THEN 1 END) * 1.0
-                                    / NULLIF(count(CASE WHEN cm.a > 0 THEN 1 END), 0) AS rate
-                           FROM snap s JOIN cm ON cm.m = s.m GROUP BY 1, 2, 3),
+            WITH churn AS (
+                SELECT p AS m, CAST(p + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS m_end, seg,
+                       churned_customers * 1.0 / NULLIF(paying_a, 0) AS rate
+                FROM {monthly}),
                  win AS (
                     SELECT mm.p, mm.seg, avg(c.rate) AS m_rate
                     FROM _mm mm JOIN _periods per ON per.p = mm.p
@@ -688,36 +723,51 @@ class Run:
         self.exec(f"""CREATE OR REPLACE TEMP TABLE _first_paid AS
             SELECT seg, customer_id, min(d) AS first_paid FROM ({' UNION ALL '.join(parts)}) t GROUP BY 1, 2""")
 
+    # -- events: prepared tables when they are exact for this question, raw events otherwise ----
+    def _events_prepared(self) -> tuple[bool, bool]:
+        """(user-days usable, sessions and islands usable) from the tables ingest prepared."""
+        if "events" not in self.loaded or not derived.available(self.cur):
+            return False, False
+        if self.segment is not None and self.segment in self.ws.columns("events"):
+            return False, False  # the segment splits a user's events: sessions must be cut per value
+        last = self.cur.execute(f"SELECT max(d) FROM {derived.USER_DAYS}").fetchall()[0][0]
+        return True, last is not None and last <= self.as_of
+
+    def _with_customer_segment(self, table: str, dataset: str = "events", where: str = "") -> str:
+        """A prepared table (seg NULL) with the segment taken from each user's customer row."""
+        seg_sel, seg_join = self.segment_expr(dataset) or ("CAST(NULL AS VARCHAR)", "")
+        cols = [c for c in self.cur.execute(f"SELECT * FROM {table} LIMIT 0").description]
+        keep = ", ".join(f"x.{quote_ident(c[0])}" for c in cols if c[0] != "seg")
+        return f"SELECT {seg_sel} AS seg, {keep} FROM {table} x {seg_join} {where}"
+
     def _make_ud(self):
-        self.exec("""CREATE OR REPLACE TEMP TABLE _ud AS
-            SELECT seg, user_id, d, count(*) AS events FROM _b_events GROUP BY seg, user_id, d""")
+        days_ok, _ = self._events_prepared()
+        a = self.lit_date(self.as_of)
+        if days_ok:
+            body = self._with_customer_segment(derived.USER_DAYS, where=f"WHERE x.d <= {a}")
+        else:
+            body = "SELECT seg, user_id, d, count(*) AS events FROM _b_events GROUP BY seg, user_id, d"
+        kind = "VIEW" if days_ok and self.segment is None else "TABLE"
+        self.exec(f"CREATE OR REPLACE TEMP {kind} _ud AS {body}")
 
     def _make_mau_islands(self):
-        # Each active day covers the 30 days [d, d+29] of MAU30; merge a user's overlapping covers.
-        self.ensure("_ud")
-        self.exec("""CREATE OR REPLACE TEMP TABLE _mau_islands AS
-            WITH m AS (SELECT seg, user_id, d,
-                          CASE WHEN d - lag(d) OVER (PARTITION BY seg, user_id ORDER BY d) <= 30 THEN 0 ELSE 1 END AS brk
-                       FROM _ud),
-                 n AS (SELECT *, sum(brk) OVER (PARTITION BY seg, user_id ORDER BY d ROWS UNBOUNDED PRECEDING) AS island FROM m)
-            SELECT seg, user_id, min(d) AS covered_from, CAST(max(d) + 29 AS DATE) AS covered_to
-            FROM n GROUP BY seg, user_id, island""")
+        _, exact = self._events_prepared()
+        if exact:
+            body = self._with_customer_segment(derived.MAU_ISLANDS)
+            kind = "VIEW" if self.segment is None else "TABLE"
+        else:
+            self.ensure("_ud")
+            body, kind = derived.mau_islands_sql("_ud"), "TABLE"
+        self.exec(f"CREATE OR REPLACE TEMP {kind} _mau_islands AS {body}")
 
     def _make_sessions(self):
-        gap = SESSION_GAP_MINUTES
-        self.exec(f"""CREATE OR REPLACE TEMP TABLE _sessions AS
-            WITH e AS (SELECT seg, user_id, "timestamp" AS ts, session_id FROM _b_events),
-                 with_id AS (SELECT seg, user_id, 'id:' || session_id AS session_key, ts FROM e
-                             WHERE session_id IS NOT NULL AND session_id <> ''),
-                 no_id AS (SELECT seg, user_id, ts,
-                              CASE WHEN ts - lag(ts) OVER (PARTITION BY seg, user_id ORDER BY ts) <= INTERVAL {gap} MINUTE
-                                   THEN 0 ELSE 1 END AS brk
-                           FROM e WHERE session_id IS NULL OR session_id = ''),
-                 gapped AS (SELECT seg, user_id, 'gap:' || CAST(sum(brk) OVER (PARTITION BY seg, user_id ORDER BY ts
-                                   ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_key, ts FROM no_id)
-            SELECT seg, user_id, session_key, min(ts) AS started, max(ts) AS ended, count(*) AS events
-            FROM (SELECT * FROM with_id UNION ALL SELECT * FROM gapped) s
-            GROUP BY seg, user_id, session_key""")
+        _, exact = self._events_prepared()
+        if exact:
+            body = self._with_customer_segment(derived.SESSIONS)
+            kind = "VIEW" if self.segment is None else "TABLE"
+        else:
+            body, kind = derived.sessions_sql("_b_events", "seg"), "TABLE"
+        self.exec(f"CREATE OR REPLACE TEMP {kind} _sessions AS {body}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -755,13 +805,17 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
     loaded = ws.datasets()
     imported = imported_kpis(ws)
     available = catalog.availability(ws)
+    # -- custom KPIs (kpi/custom.py): ids the team defined in the workspace's "custom_kpis" doc --
+    from . import custom
+    customs = custom.load_custom_kpis(ws)
     if kpis is None:
         ids = [k for k in catalog.CATALOG if available[k].computable]
         ids += [k for k in imported if k not in catalog.CATALOG or not available[k].computable]
+        ids += [k for k, c in customs.items() if k not in ids and custom.measurable(ws, c)[0]]  # custom KPIs
     else:
         ids = list(dict.fromkeys(kpis))
         for k in ids:
-            if k not in catalog.CATALOG and k not in imported:
+            if k not in catalog.CATALOG and k not in imported and k not in customs:
                 catalog.get(k)  # raises UnknownKpi with close matches
     if as_of is None or not ids:
         return _empty_frame()
@@ -784,6 +838,8 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
             computable = k in catalog.CATALOG and available[k].computable
             if computable:
                 frame = _compute_one(run, k, firsts, notes)
+            elif k in customs:  # a custom KPI: its definition wins over imported values of that name
+                frame = custom.compute_custom(run, customs[k], firsts, notes)
             elif k in imported:
                 frame = _imported(run, k, firsts)
             else:
@@ -831,8 +887,6 @@ def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> pd.DataFrame | 
         return None
     for t in spec.needs_tables:
         run.ensure(t)
-    if k == "renewal_rate":
-        run.ensure("_nums")
     # Every period has a row for every value the segment takes in the KPI's data.
     seg_sources = " UNION ".join(f"SELECT DISTINCT seg FROM {quote_ident('_b_' + d)}" for d in counted)
     run.exec(f"""CREATE OR REPLACE TEMP TABLE _g AS

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import duckdb
 import pandas as pd
 
+from . import derived
 from .datasets import DATASETS, SQL_TYPES
 from .errors import InputError, PermissionDenied
 
@@ -221,6 +222,7 @@ class Workspace:
         extra = [r[0] for r in cur.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema='main'",
             [dataset]).fetchall() if r[0] not in canon]
+        derived.refresh(cur, dataset)
         cur.execute(f"INSERT OR REPLACE INTO {DATASET_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
                     [dataset, source, json.dumps(mapping or {}), rows,
                      datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(extra)])
@@ -238,6 +240,7 @@ class Workspace:
             cur.execute("BEGIN TRANSACTION")
             cur.execute(f"DROP TABLE IF EXISTS {quote_ident(dataset)}")
             cur.execute(f"DELETE FROM {DATASET_TABLE} WHERE name = ?", [dataset])
+            derived.refresh(cur, dataset)
             self.bump_version(cur)
             cur.execute("COMMIT")
 

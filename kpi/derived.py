@@ -1,0 +1,105 @@
+"""Tables prepared once when events land, so every KPI over 10M events reads a few million rows.
+
+User-days (events per user per day), sessions and the users' MAU30 coverage islands depend only
+on the events table, so ingest builds them in the same transaction as the events themselves:
+they can never disagree with the data. A computation uses them when they are exact for its
+question — no segment taken from an events column, and no events after the as-of date (sessions
+and islands would otherwise include later events) — and computes from the raw events otherwise.
+"""
+from __future__ import annotations
+
+SESSION_GAP_MINUTES = 30
+USER_DAYS, SESSIONS, MAU_ISLANDS = "_kpi_user_days", "_kpi_sessions", "_kpi_mau_islands"
+MRR_TIMELINE = "_kpi_mrr_timeline"
+TABLES = (USER_DAYS, SESSIONS, MAU_ISLANDS)
+# Subscription rows with a negative mrr, or an end_date not after start_date, are left out of every KPI.
+VALID_SUBSCRIPTIONS = "mrr >= 0 AND (end_date IS NULL OR end_date > start_date)"
+
+
+def mrr_timeline_sql(source: str, seg: str = "CAST(NULL AS VARCHAR)") -> str:
+    """Each customer's MRR c(x, d) as change points: c holds from day d until next_d (exclusive).
+
+    c(x, d) only changes on a row's start_date (+mrr) or end_date (-mrr). Sums of +/- floats are
+    rounded so that a customer who left is at exactly 0.
+    """
+    return f"""
+        WITH deltas AS (
+            SELECT {seg} AS seg, customer_id, start_date AS d, mrr AS delta FROM {source}
+            UNION ALL
+            SELECT {seg} AS seg, customer_id, end_date AS d, -mrr AS delta FROM {source} WHERE end_date IS NOT NULL),
+             by_day AS (SELECT seg, customer_id, d, sum(delta) AS delta FROM deltas GROUP BY seg, customer_id, d)
+        SELECT seg, customer_id, d,
+               round(sum(delta) OVER (PARTITION BY seg, customer_id ORDER BY d ROWS UNBOUNDED PRECEDING), 6) AS c,
+               lead(d) OVER (PARTITION BY seg, customer_id ORDER BY d) AS next_d
+        FROM by_day"""
+
+
+def user_days_sql(events: str, seg: str = "CAST(NULL AS VARCHAR)") -> str:
+    return (f"SELECT {seg} AS seg, user_id, CAST(\"timestamp\" AS DATE) AS d, count(*) AS events "
+            f"FROM {events} GROUP BY 1, 2, 3")
+
+
+def sessions_sql(events: str, seg: str = "CAST(NULL AS VARCHAR)") -> str:
+    """Sessions (kpis.md): one (user_id, session_id), or a user's events split by gaps over 30 minutes."""
+    gap = SESSION_GAP_MINUTES
+    return f"""
+        WITH e AS (SELECT {seg} AS seg, user_id, "timestamp" AS ts, session_id FROM {events}),
+             with_id AS (SELECT seg, user_id, 'id:' || session_id AS session_key, ts FROM e
+                         WHERE session_id IS NOT NULL AND session_id <> ''),
+             no_id AS (SELECT seg, user_id, ts,
+                          CASE WHEN ts - lag(ts) OVER (PARTITION BY seg, user_id ORDER BY ts) <= INTERVAL {gap} MINUTE
+                               THEN 0 ELSE 1 END AS brk
+                       FROM e WHERE session_id IS NULL OR session_id = ''),
+             gapped AS (SELECT seg, user_id, 'gap:' || CAST(sum(brk) OVER (PARTITION BY seg, user_id ORDER BY ts
+                               ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_key, ts FROM no_id)
+        SELECT seg, user_id, min(ts) AS started, max(ts) AS ended, count(*) AS events
+        FROM (SELECT * FROM with_id UNION ALL SELECT * FROM gapped) s
+        GROUP BY seg, user_id, session_key"""
+
+
+def mau_islands_sql(user_days: str) -> str:
+    """Each active day covers the 30 days [d, d+29] of MAU30; a user's overlapping covers merge."""
+    return f"""
+        WITH m AS (SELECT seg, user_id, d,
+                      CASE WHEN d - lag(d) OVER (PARTITION BY seg, user_id ORDER BY d) <= 30 THEN 0 ELSE 1 END AS brk
+                   FROM {user_days}),
+             n AS (SELECT *, sum(brk) OVER (PARTITION BY seg, user_id ORDER BY d ROWS UNBOUNDED PRECEDING) AS island
+                   FROM m)
+        SELECT seg, user_id, min(d) AS covered_from, CAST(max(d) + 29 AS DATE) AS covered_to
+        FROM n GROUP BY seg, user_id, island"""
+
+
+def _exists(cur, table: str) -> bool:
+    return bool(cur.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ? "
+                            "AND table_schema = 'main'", [table]).fetchall())
+
+
+def refresh(cur, dataset: str) -> None:
+    """Rebuild the prepared tables after ``dataset`` changed (inside the caller's transaction)."""
+    if dataset == "subscriptions":
+        cur.execute(f"DROP TABLE IF EXISTS {MRR_TIMELINE}")
+        if _exists(cur, "subscriptions"):
+            cur.execute(f"CREATE TABLE {MRR_TIMELINE} AS "
+                        f"{mrr_timeline_sql(f'(SELECT * FROM subscriptions WHERE {VALID_SUBSCRIPTIONS})')}")
+        return
+    if dataset != "events":
+        return
+    exists = cur.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'events' "
+                         "AND table_schema = 'main'").fetchall()
+    for t in TABLES:
+        cur.execute(f"DROP TABLE IF EXISTS {t}")
+    if not exists:
+        return
+    cur.execute(f"CREATE TABLE {USER_DAYS} AS {user_days_sql('events')}")
+    cur.execute(f"CREATE TABLE {SESSIONS} AS {sessions_sql('events')}")
+    cur.execute(f"CREATE TABLE {MAU_ISLANDS} AS {mau_islands_sql(USER_DAYS)}")
+
+
+def has_timeline(cur) -> bool:
+    return _exists(cur, MRR_TIMELINE)
+
+
+def available(cur) -> bool:
+    found = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                        f"AND table_name IN ({', '.join(repr(t) for t in TABLES)})").fetchall()[0][0]
+    return found == len(TABLES)
