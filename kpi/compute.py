@@ -963,3 +963,20 @@ def imported_values(ws: Workspace, kpi_id: str, grain: str = "month", as_of=None
         first = cur.execute("SELECT min(date) FROM kpi_values WHERE kpi = ?", [kpi_id]).fetchall()[0][0]
         run.make_periods(first)
         return _imported(run, kpi_id, {})
+
+
+def segment_options(ws: Workspace) -> list[str]:
+    """Columns a breakdown can use: text columns of the loaded datasets and every extra column.
+
+    Ids, dates and amounts are left out: a breakdown by them would give one row per value.
+    """
+    options: set[str] = set()
+    for ds in ws.datasets():
+        if ds == "kpi_values":
+            continue
+        canon = {c.name: c for c in DATASETS[ds].columns}
+        for col in ws.columns(ds):
+            spec = canon.get(col)
+            if spec is None or (spec.type == "text" and col not in ("event", "sprint", "control")):
+                options.add(col)
+    return sorted(options)

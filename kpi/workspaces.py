@@ -1,12 +1,15 @@
 """Where workspaces live on the server: unguessable ids mapped to DuckDB files under the data folder."""
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import secrets
 from pathlib import Path
 
+from . import derived
 from .errors import InputError
-from .workspace import Workspace, data_home
+from .workspace import DATASET_TABLE, Workspace, data_home, quote_ident
 
 # 128 bits from the OS's CSPRNG, URL-safe: an id cannot be guessed or enumerated.
 ID_BYTES = 16
@@ -37,7 +40,64 @@ def open_workspace(workspace_id: str, *, read_only: bool = False) -> Workspace:
     return Workspace(workspace_path(workspace_id), read_only=read_only)
 
 
-def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR):
-    """Load the demo datasets of ``sample_data/`` into a workspace (replacing what is there)."""
+CORE = Path(__file__).resolve().parent
+
+
+def _sample_digest(folder: Path) -> str:
+    """Changes when a sample file or the code that ingests it changes."""
+    h = hashlib.sha256()
+    for f in sorted(folder.glob("*.csv")) + [CORE / n for n in ("ingest.py", "detect.py", "derived.py",
+                                                                 "workspace.py", "datasets.py")]:
+        if f.exists():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def sample_template(folder: Path = SAMPLE_DIR) -> Path:
+    """A workspace file holding the ingested sample, built once per sample version and reused."""
     from .ingest import ingest_folder
-    return ingest_folder(ws, folder, mode="replace")
+    cache = os.environ.get("KPI_EXPLORER_CACHE")
+    folder_for = Path(cache) if cache else data_home() / "templates"
+    target = folder_for / f"sample-{_sample_digest(folder)}.duckdb"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    with Workspace(tmp) as ws:
+        ingest_folder(ws, folder, mode="replace")
+    os.replace(tmp, target)  # atomic: a half-built template is never seen
+    return target
+
+
+def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR) -> list[str]:
+    """Load the demo datasets of ``sample_data/`` into a workspace, replacing those datasets.
+
+    Copies the tables of the prepared template in one transaction (a second or less) instead of
+    ingesting the CSVs again; returns the datasets loaded.
+    """
+    ws.require_writable("load data")
+    template = sample_template(folder)
+    alias = f"kpi_tpl_{secrets.token_hex(6)}"
+    with ws.cursor() as cur:
+        cur.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(template)])
+        try:
+            names = [r[0] for r in cur.execute(f"SELECT name FROM {alias}.main.{DATASET_TABLE}").fetchall()]
+            tables = [r[0] for r in cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main'",
+                [alias]).fetchall()]
+            copy = [t for t in tables if t in names or t in derived.TABLES or t == derived.MRR_TIMELINE]
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                for t in copy:
+                    cur.execute(f"CREATE OR REPLACE TABLE main.{quote_ident(t)} AS SELECT * FROM {alias}.main.{quote_ident(t)}")
+                cur.execute(f"DELETE FROM main.{DATASET_TABLE} WHERE name IN (SELECT name FROM {alias}.main.{DATASET_TABLE})")
+                cur.execute(f"INSERT INTO main.{DATASET_TABLE} SELECT * FROM {alias}.main.{DATASET_TABLE}")
+                ws.bump_version(cur)
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+        finally:
+            cur.execute(f"DETACH {alias}")
+    return names

@@ -1,0 +1,103 @@
+"""KPI Explorer's router: page navigation, the sidebar every page shares, and the first-visit welcome."""
+from __future__ import annotations
+
+import sys
+
+import streamlit as st
+
+from kpi.compute import GRAINS
+from kpi.errors import KpiError
+from kpi.workspaces import load_sample
+from ui import session
+
+st.set_page_config(page_title="KPI Explorer", page_icon="📊", layout="wide")
+
+PAGES = {
+    "Your data": [
+        st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data", default=True),
+        st.Page("pages/library.py", title="KPI library", icon="📚", url_path="library"),
+    ],
+    "Plan": [
+        st.Page("pages/wizard.py", title="KPI wizard", icon="🧭", url_path="wizard"),
+        st.Page("pages/goals.py", title="Goals", icon="🎯", url_path="goals"),
+    ],
+    "Review": [
+        st.Page("pages/scorecard.py", title="Scorecard", icon="🚦", url_path="scorecard"),
+        st.Page("pages/trends.py", title="Trends", icon="📈", url_path="trends"),
+    ],
+}
+
+
+def welcome(ws) -> None:
+    """A first visit to an empty workspace: two ways to start."""
+    st.title("Welcome to KPI Explorer")
+    st.write("Pick the KPIs that fit your goal and your product's stage, set SMART targets and see "
+             "at a glance what is on track — from the exports you already have.")
+    left, right = st.columns(2)
+    with left.container(border=True):
+        st.subheader("Explore with sample data")
+        st.caption("Two years of a fictional B2B SaaS product: billing, product events, support, "
+                   "releases, sprints and more. Loads in a few seconds.")
+        if st.button("Load the sample data", type="primary", key="welcome_sample"):
+            with st.spinner("Loading the sample datasets…"):
+                try:
+                    load_sample(ws)
+                except KpiError as exc:
+                    session.show_error(exc)
+                    return
+            st.session_state["welcome_done"] = True
+            st.rerun()
+    with right.container(border=True):
+        st.subheader("Upload your own exports")
+        st.caption("CSV, TSV, .csv.gz or Parquet from billing, analytics, Jira, your help desk… "
+                   "The app recognises the columns; you confirm.")
+        if st.button("Upload files", key="welcome_upload"):
+            st.session_state["welcome_done"] = True
+            st.rerun()
+
+
+def sidebar(ws) -> None:
+    summary = session.dataset_summary(ws)
+    as_of = session.workspace_as_of(ws)
+    with st.sidebar:
+        st.caption(f"Workspace **{ws.setting('name') or 'My workspace'}**")
+        if len(summary):
+            st.markdown("**Loaded data**")
+            st.dataframe(summary[["name", "rows"]].rename(columns={"name": "Dataset", "rows": "Rows"}),
+                         hide_index=True, width="stretch",
+                         column_config={"Rows": st.column_config.NumberColumn(format="localized")})
+            st.caption(f"Data as of **{as_of:%d %b %Y}**" if as_of else "No dated rows yet")
+        else:
+            st.caption("No data loaded yet.")
+        st.divider()
+        st.markdown("**View**")
+        st.selectbox("Grain", GRAINS, index=GRAINS.index(st.session_state.get("grain", "month")),
+                     key="grain", format_func=str.capitalize,
+                     help="The length of one period: every KPI is computed per day, week (Monday to "
+                          "Sunday), month, quarter or year.")
+        segments = session.segment_choices(ws)
+        st.selectbox("Break down by", [None] + segments, key="segment",
+                     format_func=lambda s: "Nothing (all data)" if s is None else s,
+                     help="Split each KPI by a column of your data (plan, country, channel…). Columns "
+                          "of customers reach every dataset with a customer or user id.")
+        if as_of:
+            st.date_input("From", value=None, key="start", max_value=as_of,
+                          help="Show periods starting on or after this day (empty: from the start).")
+            st.date_input("To", value=None, key="end", max_value=as_of,
+                          help="Show periods starting on or before this day (empty: up to the latest).")
+
+
+ws = session.workspace()
+# `streamlit run app.py -- --sample` opens every new workspace with the sample data loaded.
+if "--sample" in sys.argv and not ws.datasets() and not st.session_state.get("sample_autoloaded"):
+    st.session_state["sample_autoloaded"] = True
+    with st.spinner("Loading the sample datasets…"):
+        load_sample(ws)
+if st.session_state.pop("workspace_notice", None):
+    st.toast("That workspace link was not found, so you have a new, empty workspace.")
+empty = not ws.datasets()
+if empty and not st.session_state.get("welcome_done"):
+    welcome(ws)
+else:
+    sidebar(ws)
+    st.navigation(PAGES).run()

@@ -1,0 +1,142 @@
+"""The browser session's workspace, shared view controls and cached KPI results.
+
+Every page takes its workspace and its KPI numbers from here, so caches are always keyed by the
+workspace id and its data version: one workspace's numbers never show in another's page, and a
+change of data or goals drops them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from kpi import catalog
+from kpi.compute import GRAINS, as_of_date, compute, segment_options
+from kpi.errors import KpiError
+from kpi.workspace import Workspace
+from kpi.workspaces import is_valid_id, new_workspace_id, open_workspace, workspace_exists
+
+WS_PARAM = "ws"
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _open(workspace_id: str) -> Workspace:
+    # One DuckDB database object per workspace file per server process; queries take cursors.
+    return open_workspace(workspace_id)
+
+
+def workspace_id() -> str:
+    """This session's workspace id: from the URL when it names an existing one, else a new one."""
+    wid = st.session_state.get("workspace_id")
+    if wid:
+        return wid
+    asked = st.query_params.get(WS_PARAM)
+    if asked and is_valid_id(asked) and workspace_exists(asked):
+        wid = asked
+    else:
+        if asked:
+            st.session_state["workspace_notice"] = ("That workspace link was not found, so you have a new, "
+                                                    "empty workspace.")
+        wid = new_workspace_id()
+    st.session_state["workspace_id"] = wid
+    return wid
+
+
+def workspace() -> Workspace:
+    wid = workspace_id()
+    if st.query_params.get(WS_PARAM) != wid:
+        st.query_params[WS_PARAM] = wid
+    return _open(wid)
+
+
+def data_key(ws: Workspace) -> tuple[str, int]:
+    """What every cache of workspace-derived results is keyed by."""
+    return (str(ws.path), ws.data_version)
+
+
+@dataclass(frozen=True)
+class View:
+    """The controls every page shares (sidebar): grain, date range, segment, as-of date."""
+    grain: str = "month"
+    start: dt.date | None = None
+    end: dt.date | None = None
+    segment: str | None = None
+    as_of: dt.date | None = None
+
+
+def view() -> View:
+    s = st.session_state
+    return View(grain=s.get("grain", "month"), start=s.get("start"), end=s.get("end"),
+                segment=s.get("segment") or None, as_of=s.get("as_of"))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _compute_cached(key: tuple, kpis: tuple | None, grain: str, start, end, as_of, segment) -> pd.DataFrame:
+    ws = _open(workspace_id_from_key(key))
+    return compute(ws, list(kpis) if kpis is not None else None, grain=grain, start=start, end=end,
+                   as_of=as_of, segment=segment)
+
+
+def workspace_id_from_key(key: tuple) -> str:
+    from pathlib import Path
+    return Path(key[0]).stem
+
+
+def kpi_frame(ws: Workspace, kpis=None, *, grain: str | None = None, start=None, end=None, as_of=None,
+              segment=None, use_view: bool = True) -> pd.DataFrame:
+    """KPI values for this workspace, cached by (workspace, data version, arguments)."""
+    v = view() if use_view else View()
+    frame = _compute_cached(data_key(ws), tuple(kpis) if kpis is not None else None, grain or v.grain,
+                            start if start is not None else v.start, end if end is not None else v.end,
+                            as_of if as_of is not None else v.as_of, segment if segment is not None else v.segment)
+    return frame.copy()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _availability_cached(key: tuple) -> dict:
+    return catalog.availability(_open(workspace_id_from_key(key)))
+
+
+def availability(ws: Workspace) -> dict:
+    return _availability_cached(data_key(ws))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _as_of_cached(key: tuple):
+    return as_of_date(_open(workspace_id_from_key(key)))
+
+
+def workspace_as_of(ws: Workspace) -> dt.date | None:
+    return _as_of_cached(data_key(ws))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _dataset_summary_cached(key: tuple) -> pd.DataFrame:
+    ws = _open(workspace_id_from_key(key))
+    info = ws.dataset_info()
+    return info[["name", "rows", "source", "loaded_at"]] if len(info) else info
+
+
+def dataset_summary(ws: Workspace) -> pd.DataFrame:
+    return _dataset_summary_cached(data_key(ws))
+
+
+def show_error(exc: KpiError) -> None:
+    """A message the user can act on, in place of a traceback."""
+    st.error(str(exc), icon="⚠️")
+
+
+def grains() -> tuple[str, ...]:
+    return GRAINS
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _segment_choices_cached(key: tuple) -> list[str]:
+    return segment_options(_open(workspace_id_from_key(key)))
+
+
+def segment_choices(ws: Workspace) -> list[str]:
+    """The columns the sidebar offers for a breakdown."""
+    return _segment_choices_cached(data_key(ws))
