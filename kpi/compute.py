@@ -167,9 +167,11 @@ def _revenue(run):
 
 @_kpi("arppu", ("payments",), "ratio")
 def _arppu(run):
-    return (f"SELECT {run.period('date')} AS p, seg, sum(amount) AS num, "
-            f"count(DISTINCT CASE WHEN amount > 0 THEN customer_id END) AS den, NULL AS val "
-            f"FROM _b_payments GROUP BY 1, 2")
+    return f"""
+    WITH per_customer AS (SELECT {run.period('date')} AS p, seg, customer_id, sum(amount) AS amount,
+                                 max(CASE WHEN amount > 0 THEN 1 ELSE 0 END) AS paid
+                          FROM _b_payments GROUP BY 1, 2, 3)
+    SELECT p, seg, sum(amount) AS num, sum(paid) AS den, NULL AS val FROM per_customer GROUP BY 1, 2"""
 
 
 @_kpi("arpu", ("payments", "events"), "ratio", uses=("_up",))
@@ -379,10 +381,13 @@ def _feature_adoption_rate(run):
     WITH rel AS (SELECT DISTINCT event, released_date FROM _b_releases WHERE event IS NOT NULL),
          has_rel AS (SELECT DISTINCT per.p FROM _periods per JOIN rel
                      ON rel.released_date > per.t - 90 AND rel.released_date <= per.t),
+         used AS (  -- each user's last use of a release's event in each period (events of releases only)
+            SELECT seg, user_id, event, {run.period('d')} AS p, max(d) AS last_day
+            FROM {run.release_use()} WHERE event IN (SELECT event FROM rel) GROUP BY 1, 2, 3, 4),
          adopters AS (
-            SELECT per.p, e.seg, count(DISTINCT e.user_id) AS n
-            FROM _b_events e JOIN _periods per ON per.p = {run.period('e.d')}
-            JOIN rel ON rel.event = e.event AND e.d >= rel.released_date
+            SELECT u.p, u.seg, count(DISTINCT u.user_id) AS n
+            FROM used u JOIN _periods per ON per.p = u.p
+            JOIN rel ON rel.event = u.event AND u.last_day >= rel.released_date
                     AND rel.released_date > per.t - 90 AND rel.released_date <= per.t
             GROUP BY 1, 2),
          au AS (SELECT p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
@@ -538,6 +543,7 @@ class Run:
     made: set = field(default_factory=set)
     segmentable: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    memo: dict = field(default_factory=dict)
 
     def period(self, expr: str) -> str:
         return f"CAST(date_trunc('{self.grain}', {expr}) AS DATE)"
@@ -568,6 +574,16 @@ class Run:
                     f"ON sc.customer_id = x.{quote_ident(id_col)}")
         return None
 
+    def segment_values(self, dataset: str) -> str:
+        """A query of the segment's values in a dataset (scanned once per run, not once per KPI)."""
+        if self.segment is None:
+            return "SELECT CAST(NULL AS VARCHAR) AS seg"
+        table = quote_ident(f"_s_{dataset}")
+        if table not in self.made:
+            self.exec(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT DISTINCT seg FROM {quote_ident('_b_' + dataset)}")
+            self.made.add(table)
+        return f"SELECT seg FROM {table}"
+
     # -- temp tables ----------------------------------------------------------------------
     def make_base_views(self) -> None:
         a = self.lit_date(self.as_of)
@@ -596,7 +612,9 @@ class Run:
             cols = canon
             if ds == "defects":
                 cols = canon.replace('x."stage"', f"{_stage_sql().replace('stage', 'x.stage')} AS stage")
-            self.exec(f"CREATE OR REPLACE TEMP VIEW {quote_ident('_b_' + ds)} AS "
+            # customers is deduplicated by a window: do it once, not in every KPI that reads it
+            kind = "TABLE" if ds == "customers" else "VIEW"
+            self.exec(f"CREATE OR REPLACE TEMP {kind} {quote_ident('_b_' + ds)} AS "
                       f"SELECT {cols}{extra}, {seg_sel} AS seg FROM {source} x {seg_join} "
                       f"WHERE {' AND '.join(where)}")
 
@@ -725,6 +743,12 @@ class Run:
 
     # -- events: prepared tables when they are exact for this question, raw events otherwise ----
     def _events_prepared(self) -> tuple[bool, bool]:
+        if "_events_prepared" in self.memo:
+            return self.memo["_events_prepared"]
+        self.memo["_events_prepared"] = found = self._events_prepared_uncached()
+        return found
+
+    def _events_prepared_uncached(self) -> tuple[bool, bool]:
         """(user-days usable, sessions and islands usable) from the tables ingest prepared."""
         if "events" not in self.loaded or not derived.available(self.cur):
             return False, False
@@ -749,6 +773,17 @@ class Run:
             body = "SELECT seg, user_id, d, count(*) AS events FROM _b_events GROUP BY seg, user_id, d"
         kind = "VIEW" if days_ok and self.segment is None else "TABLE"
         self.exec(f"CREATE OR REPLACE TEMP {kind} _ud AS {body}")
+
+    def release_use(self) -> str:
+        """Days users used the events that mark releases: prepared at ingest when exact, else raw events."""
+        days_ok, _ = self._events_prepared()
+        if days_ok and derived.has_release_use(self.cur):
+            if "_release_use" not in self.made:
+                body = self._with_customer_segment(derived.RELEASE_USE, where=f"WHERE x.d <= {self.lit_date(self.as_of)}")
+                self.exec(f"CREATE OR REPLACE TEMP VIEW _release_use AS {body}")
+                self.made.add("_release_use")
+            return "_release_use"
+        return "_b_events"
 
     def _make_mau_islands(self):
         _, exact = self._events_prepared()
@@ -888,7 +923,7 @@ def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> pd.DataFrame | 
     for t in spec.needs_tables:
         run.ensure(t)
     # Every period has a row for every value the segment takes in the KPI's data.
-    seg_sources = " UNION ".join(f"SELECT DISTINCT seg FROM {quote_ident('_b_' + d)}" for d in counted)
+    seg_sources = " UNION ".join(run.segment_values(d) for d in counted)
     run.exec(f"""CREATE OR REPLACE TEMP TABLE _g AS
         SELECT per.p, per.t, per.prev_t, per.partial, s.seg FROM _periods per CROSS JOIN ({seg_sources}) s
         WHERE per.p >= ?""", [first])

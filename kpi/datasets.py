@@ -150,7 +150,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
         C("team", "text", False, ["team_name", "squad", "board"]),
     ), "end_date", "How much each sprint planned and delivered.", ("sprint", "sprints", "iterations", "velocity")),
     Dataset("defects", "one defect", (
-        C("defect_id", "id", True, ["bug_id", "issue_id", "id", "key", "issue_key", "ticket_id"]),
+        C("defect_id", "id", True, ["bug_id", "issue_key", "key", "issue_id", "id", "ticket_id"]),
         C("found_date", "date", True, ["found", "found_at", "created", "created_at", "reported",
                                        "reported_at", "opened_at", "date"]),
         C("stage", "text", True, ["found_in", "environment", "phase", "detected_in", "found_stage"]),
@@ -178,7 +178,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
         C("resolved_at", "timestamp", False, ["solved_at", "closed_at", "resolved", "resolution_date"]),
         C("escalated", "bool", False, ["is_escalated", "escalation", "was_escalated"]),
         C("cost", "number", False, ["handling_cost", "support_cost", "ticket_cost"]),
-        C("customer_id", "id", False, ["customer", "requester_id", "requester_external_id", "user_id",
+        C("customer_id", "id", False, ["customer", "requester_external_id", "requester_id", "user_id",
                                        "account_id", "organization_id"]),
     ), "created_at", "Support tickets: response times, escalations, cost.",
         ("ticket", "tickets", "support", "helpdesk", "cases", "conversations")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 SESSION_GAP_MINUTES = 30
 USER_DAYS, SESSIONS, MAU_ISLANDS = "_kpi_user_days", "_kpi_sessions", "_kpi_mau_islands"
 MRR_TIMELINE = "_kpi_mrr_timeline"
+RELEASE_USE = "_kpi_release_use"
 TABLES = (USER_DAYS, SESSIONS, MAU_ISLANDS)
 # Subscription rows with a negative mrr, or an end_date not after start_date, are left out of every KPI.
 VALID_SUBSCRIPTIONS = "mrr >= 0 AND (end_date IS NULL OR end_date > start_date)"
@@ -82,6 +83,13 @@ def refresh(cur, dataset: str) -> None:
             cur.execute(f"CREATE TABLE {MRR_TIMELINE} AS "
                         f"{mrr_timeline_sql(f'(SELECT * FROM subscriptions WHERE {VALID_SUBSCRIPTIONS})')}")
         return
+    if dataset in ("events", "releases"):
+        # The days each user used an event that marks a release (feature adoption reads only these).
+        cur.execute(f"DROP TABLE IF EXISTS {RELEASE_USE}")
+        if _exists(cur, "events") and _exists(cur, "releases"):
+            cur.execute(f"""CREATE TABLE {RELEASE_USE} AS
+                SELECT DISTINCT CAST(NULL AS VARCHAR) AS seg, user_id, event, CAST("timestamp" AS DATE) AS d
+                FROM events WHERE event IN (SELECT event FROM releases WHERE event IS NOT NULL)""")
     if dataset != "events":
         return
     exists = cur.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'events' "
@@ -93,6 +101,13 @@ def refresh(cur, dataset: str) -> None:
     cur.execute(f"CREATE TABLE {USER_DAYS} AS {user_days_sql('events')}")
     cur.execute(f"CREATE TABLE {SESSIONS} AS {sessions_sql('events')}")
     cur.execute(f"CREATE TABLE {MAU_ISLANDS} AS {mau_islands_sql(USER_DAYS)}")
+
+
+ALL_TABLES = TABLES + (MRR_TIMELINE, RELEASE_USE)
+
+
+def has_release_use(cur) -> bool:
+    return _exists(cur, RELEASE_USE)
 
 
 def has_timeline(cur) -> bool:

@@ -23,10 +23,17 @@ class KpiLabel:
     direction: str
 
 
-def kpi_label(kpi_id: str) -> KpiLabel:
+def kpi_label(kpi_id: str, ws: Workspace | None = None) -> KpiLabel:
+    """Name, unit and direction of a catalog KPI, or — given the workspace — of one of its custom
+    KPIs (kpi/custom.py), else of an imported name."""
     meta = catalog.CATALOG.get(kpi_id)
     if meta:
         return KpiLabel(meta.id, meta.name, meta.unit, meta.direction)
+    if ws is not None:
+        from .custom import load_custom_kpis
+        mine = load_custom_kpis(ws).get(kpi_id)
+        if mine:
+            return KpiLabel(mine.id, mine.name, mine.unit, mine.direction)
     # Imported (kpi_values) names are custom KPIs: unit ratio, higher is better (kpis.md).
     return KpiLabel(kpi_id, kpi_id.replace("_", " ").capitalize(), "ratio", "higher")
 
@@ -45,7 +52,7 @@ def scorecard(ws: Workspace, doc: GoalsDoc, as_of=None) -> list[Status]:
         frame = frame[frame["segment"].isna()]
         for t in targets:
             series = frame[frame["kpi"] == t.kpi][["period", "value", "partial"]]
-            statuses[id(t)] = evaluate(t, series, as_of, kpi_label(t.kpi).direction)
+            statuses[id(t)] = evaluate(t, series, as_of, kpi_label(t.kpi, ws).direction)
     return [statuses[id(t)] for t in doc.targets]
 
 

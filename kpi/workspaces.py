@@ -86,7 +86,7 @@ def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR) -> list[str]:
             tables = [r[0] for r in cur.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main'",
                 [alias]).fetchall()]
-            copy = [t for t in tables if t in names or t in derived.TABLES or t == derived.MRR_TIMELINE]
+            copy = [t for t in tables if t in names or t in derived.ALL_TABLES]
             cur.execute("BEGIN TRANSACTION")
             try:
                 for t in copy:

@@ -31,7 +31,7 @@ def _without_prepared(ws: Workspace) -> Workspace:
         for name in ws.datasets():
             raw.load_frame(name, src.execute(f'SELECT * FROM "{name}"').df())
     with raw.cursor() as cur:
-        for table in derived.TABLES + (derived.MRR_TIMELINE,):
+        for table in derived.ALL_TABLES:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
     return raw
 
@@ -46,7 +46,7 @@ def _without_prepared(ws: Workspace) -> Workspace:
 def test_prepared_tables_match_the_raw_path(sample_ws, grain, segment, as_of):
     raw = _without_prepared(sample_ws)
     with sample_ws.cursor() as cur:
-        assert derived.available(cur) and derived.has_timeline(cur)
+        assert derived.available(cur) and derived.has_timeline(cur) and derived.has_release_use(cur)
     with raw.cursor() as cur:
         assert not derived.available(cur) and not derived.has_timeline(cur)
     fast = compute(sample_ws, EVENT_AND_MRR_KPIS, grain=grain, segment=segment, as_of=as_of)
