@@ -653,10 +653,12 @@ def suggest_target(series: pd.DataFrame, as_of: date, direction: str, deadline: 
     """A target that continues a strong past pace to the deadline.
 
     The baseline (latest complete period) plus, for each period from the baseline's period to
-    the deadline's, the 75th-percentile good-direction change of the last 12 complete periods
-    (never a step backwards: a KPI that mostly got worse is asked to hold its level). So the
-    suggestion lands in the *realistic* band by construction. Rates are kept in [0, 1] and
-    other non-score units at 0 or more. None with fewer than 3 past changes or no baseline.
+    the deadline's, the KPI's trend over the last 12 complete periods (the least-squares slope)
+    when it points the good way, capped at the 75th-percentile good-direction change. A noisy
+    KPI's month-to-month swings alone would ask for far too much; the cap keeps the suggestion in
+    the *realistic* band by construction, and a KPI that got worse is asked to hold its level.
+    Rates are kept in [0, 1] and other non-score units at 0 or more. None with fewer than 3
+    past changes or no baseline.
     """
     _check_direction(direction)
     B, D0 = default_baseline(series, as_of, grain)
@@ -664,7 +666,8 @@ def suggest_target(series: pd.DataFrame, as_of: date, direction: str, deadline: 
     if B is None or len(changes) < MIN_PAST_CHANGES:
         return None
     sign = 1.0 if direction == "higher" else -1.0
-    step = max(float(np.percentile([sign * c for c in changes], STRONG_PERCENTILE)), 0.0)
+    strong = max(float(np.percentile([sign * c for c in changes], STRONG_PERCENTILE)), 0.0)
+    step = min(max(sign * _trend_per_period(series, as_of, grain), 0.0), strong)
     left = max(periods_between(D0, deadline, grain), 1)
     suggestion = B + sign * step * left
     # Clamping only ever shortens the way to go, so the band stays realistic.
@@ -673,6 +676,17 @@ def suggest_target(series: pd.DataFrame, as_of: date, direction: str, deadline: 
     elif unit is not None and unit != "score":
         suggestion = max(suggestion, 0.0)
     return float(suggestion)
+
+
+def _trend_per_period(series: pd.DataFrame, as_of: date, grain: str) -> float:
+    """The least-squares slope, per period, of the last 12 complete periods' values."""
+    rows = _complete_rows(_tidy(series, as_of, grain), as_of, grain).tail(HISTORY_PERIODS + 1)
+    rows = rows[rows["value"].notna()]
+    if len(rows) < 2:
+        return 0.0
+    x = rows["index"].to_numpy(dtype=float)
+    slope, _ = np.polyfit(x - x.mean(), rows["value"].to_numpy(dtype=float), 1)
+    return float(slope)
 
 
 def summary_line(statuses: Iterable[Status | str]) -> str:

@@ -6,6 +6,7 @@ import math
 from datetime import date
 
 import pandas as pd
+import numpy as np
 import pytest
 
 from kpi.errors import InputError
@@ -303,12 +304,14 @@ def test_smart_letters():
 
 
 def test_suggested_target_is_realistic():
-    # 178 + 10 months * 9.25 = 270.5; lower: 422 - 92.5 = 329.5.
+    # The last 13 complete months are 100 + k(k+1)/2 for k = 0..12 (100, 101, 103, ..., 178).
+    # Trend: least-squares slope = sum((k-6) * y) / sum((k-6)^2) = 1183 / 182 = 6.5 a month,
+    # below the 75th-percentile change (9.25), so the pace is 6.5: 178 + 10 months * 6.5 = 243.
     up = suggest_target(climbing(), AS_OF, "higher", DEADLINE, "month")
-    assert up == pytest.approx(270.5)
+    assert up == pytest.approx(243.0)
     assert band(Target("mrr", up, DEADLINE), climbing(), "higher") == "realistic"
     down = suggest_target(climbing(-1, 500.0), AS_OF, "lower", DEADLINE, "month")
-    assert down == pytest.approx(329.5)
+    assert down == pytest.approx(422 - 65.0)  # 422 - 10 months * 6.5
     assert band(Target("cac", down, DEADLINE), climbing(-1, 500.0), "lower") == "realistic"
 
 
@@ -321,6 +324,20 @@ def test_suggested_target_clamps_and_needs_history():
     falling = monthly([10, 9, 8, 7, 6, 5, 5], as_of=A)
     assert suggest_target(falling, A, "higher", D, "month") == 5
     assert suggest_target(monthly([1, 2, 3], as_of=A), A, "higher", D, "month") is None
+
+
+def test_suggested_target_ignores_noise_without_a_trend():
+    # 100, 120, 100, 120, ... : big swings but almost no trend. The 75th-percentile change is
+    # +20 a month, which would ask for +200 by the deadline; the least-squares slope of the last
+    # 13 complete months (computed below from the same numbers) is what is continued instead.
+    values = [100.0 + 20 * (k % 2) for k in range(14)] + [110.0]
+    noisy = monthly(values, start=date(2023, 12, 1), as_of=AS_OF)
+    x = np.arange(13)
+    y = np.array(values[1:14])
+    slope = float(((x - 6) * y).sum() / ((x - 6) ** 2).sum())  # the last 13 complete months
+    suggested = suggest_target(noisy, AS_OF, "higher", DEADLINE, "month")
+    assert suggested == pytest.approx(values[13] + 10 * max(slope, 0.0))
+    assert suggested < values[13] + 10 * 20
 
 
 def test_summary_line():
