@@ -10,20 +10,20 @@ from kpi.errors import KpiError
 from kpi.workspaces import load_sample
 from ui import session
 
-st.set_page_config(page_title="KPI Explorer", page_icon="📊", layout="wide")
+st.set_page_config(page_title="KPI Explorer", page_icon=":material/monitoring:", layout="wide")
 
 PAGES = {
     "Your data": [
-        st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data", default=True),
-        st.Page("pages/library.py", title="KPI library", icon="📚", url_path="library"),
+        st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data", default=True),
+        st.Page("pages/library.py", title="KPI library", icon=":material/menu_book:", url_path="library"),
     ],
     "Plan": [
-        st.Page("pages/wizard.py", title="KPI wizard", icon="🧭", url_path="wizard"),
-        st.Page("pages/goals.py", title="Goals", icon="🎯", url_path="goals"),
+        st.Page("pages/wizard.py", title="KPI wizard", icon=":material/explore:", url_path="wizard"),
+        st.Page("pages/goals.py", title="Goals", icon=":material/flag:", url_path="goals"),
     ],
     "Review": [
-        st.Page("pages/scorecard.py", title="Scorecard", icon="🚦", url_path="scorecard"),
-        st.Page("pages/trends.py", title="Trends", icon="📈", url_path="trends"),
+        st.Page("pages/scorecard.py", title="Scorecard", icon=":material/traffic:", url_path="scorecard"),
+        st.Page("pages/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
     ],
 }
 
@@ -87,6 +87,7 @@ def sidebar(ws) -> None:
                           help="Show periods starting on or before this day (empty: up to the latest).")
 
 
+session.router_running(True)
 ws = session.workspace()
 # `streamlit run app.py -- --sample` opens every new workspace with the sample data loaded.
 if "--sample" in sys.argv and not ws.datasets() and not st.session_state.get("sample_autoloaded"):
@@ -95,9 +96,19 @@ if "--sample" in sys.argv and not ws.datasets() and not st.session_state.get("sa
         load_sample(ws)
 if st.session_state.pop("workspace_notice", None):
     st.toast("That workspace link was not found, so you have a new, empty workspace.")
-empty = not ws.datasets()
-if empty and not st.session_state.get("welcome_done"):
-    welcome(ws)
-else:
-    sidebar(ws)
-    st.navigation(PAGES).run()
+welcome_first = not ws.datasets() and not st.session_state.get("welcome_done")
+# Navigation is declared on every run (also under the welcome page, hidden) so that Streamlit
+# routes by these pages only, never by the pages/ folder.
+navigation = st.navigation(PAGES, position="hidden" if welcome_first else "sidebar")
+try:
+    if welcome_first:
+        welcome(ws)
+    else:
+        sidebar(ws)
+        pending = st.session_state.pop("_pending_page", None)
+        by_url = {page.url_path: page for pages in PAGES.values() for page in pages}
+        if pending in by_url and navigation.url_path != pending:
+            st.switch_page(by_url[pending], query_params=dict(st.query_params))
+        navigation.run()
+finally:
+    session.router_running(False)

@@ -37,7 +37,7 @@ from . import catalog
 from .compute import REGISTRY
 from .formatting import format_change, format_value
 from .goals import (PROJECTION_PERIODS, add_months, period_end, period_index, period_start)
-from .workspace import Workspace, quote_ident
+from .workspace import Workspace
 
 ANOMALY_WINDOW = 6
 ANOMALY_THRESHOLD = 5.0

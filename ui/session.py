@@ -7,6 +7,8 @@ change of data or goals drops them.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import urllib.parse
 from dataclasses import dataclass
 
 import pandas as pd
@@ -44,7 +46,26 @@ def workspace_id() -> str:
     return wid
 
 
+_router = threading.local()
+
+
+def router_running(flag: bool) -> None:
+    """app.py marks the script runs it routes; a page run without it was reached directly."""
+    _router.active = flag
+
+
+def _reached_without_router() -> bool:
+    # On a freshly started server, Streamlit can route the very first request for /scorecard
+    # straight to pages/scorecard.py (the pages/ folder convention) before app.py has ever run.
+    # Only a browser session has a URL; AppTest runs a page on its own on purpose.
+    return bool(st.context.url) and not getattr(_router, "active", False)
+
+
 def workspace() -> Workspace:
+    if _reached_without_router():
+        path = urllib.parse.urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+        st.session_state["_pending_page"] = path
+        st.switch_page("app.py", query_params=dict(st.query_params))
     wid = workspace_id()
     if st.query_params.get(WS_PARAM) != wid:
         st.query_params[WS_PARAM] = wid

@@ -1,0 +1,347 @@
+"""Trends: KPIs over time with target, pace, projection, anomalies, releases and notes; what changed
+by segment; and the analysis views — cohorts, funnel, MRR movements and active users."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from kpi import analysis, store
+from kpi.catalog import CATALOG
+from kpi.errors import KpiError
+from kpi.formatting import format_change, format_value
+from ui import cards, charts, components, session
+
+ws = session.workspace()
+v = session.view()
+st.title("Trends")
+
+if not ws.datasets():
+    st.info("Load some data first: trends are worked out from your tables.")
+    cards.safe_page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
+    st.stop()
+data_as_of = session.workspace_as_of(ws)
+if data_as_of is None:
+    st.info("The loaded data has no dated rows yet, so there is nothing to draw.")
+    st.stop()
+as_of = v.as_of or data_as_of
+grain = v.grain
+noun = analysis.GRAIN_NOUN[grain]
+
+meta = components.kpi_meta(ws)
+availability = session.availability(ws)
+kpi_set = [k for k in store.load_kpi_set(ws).get("kpis", []) if k in meta]
+statuses = components.scorecard_statuses(ws, as_of)
+options = list(dict.fromkeys(kpi_set + [k for k in meta if k not in CATALOG or availability[k].computable]))
+
+
+def kpi_name(k: str) -> str:
+    return meta[k][0].name if k in meta else k
+
+
+# -- which KPIs: a link (?kpi=a,b) wins when it changes; the selection writes back to the URL. ----
+# "_trends_keep" outlives the widget, which Streamlit forgets while another tab is open.
+asked = st.query_params.get("kpi")
+if asked and asked != st.session_state.get("_trends_asked"):
+    st.session_state["_trends_keep"] = [k for k in asked.split(",") if k in options][:4]
+    st.session_state["trends_kpis"] = st.session_state["_trends_keep"]
+    st.session_state["_trends_asked"] = asked
+if "_trends_keep" not in st.session_state:
+    worst = [s.kpi for s in sorted(statuses, key=lambda s: cards.SEVERITY.get(s.status, 6)) if s.kpi in options]
+    st.session_state["_trends_keep"] = (worst or [k for k in kpi_set if k in options]
+                                        or analysis.default_kpi_set(options) or options)[:1]
+
+TABS = ["KPI trends", "Cohorts", "Funnel", "MRR movements", "Active users"]
+tabs = st.tabs(TABS, key="trends_tab", on_change="rerun")
+
+
+def in_range(frame: pd.DataFrame) -> pd.DataFrame:
+    keep = pd.Series(True, index=frame.index)
+    if v.start is not None:
+        keep &= frame["period"] >= v.start
+    if v.end is not None:
+        keep &= frame["period"] <= v.end
+    return frame[keep]
+
+
+def status_for(k: str):
+    mine = sorted([s for s in statuses if s.kpi == k], key=lambda s: cards.SEVERITY.get(s.status, 6))
+    return mine[0] if mine else None
+
+
+def annotations_frame(k: str) -> pd.DataFrame:
+    rows = []
+    rel = components.release_table(ws, as_of)
+    for d, label in zip(rel["date"], rel["label"]):
+        rows.append((d, str(label), "release"))
+    for note in store.load_annotations(ws):
+        if note.get("kpi") in (None, "", k):
+            try:
+                rows.append((dt.date.fromisoformat(str(note["date"])), str(note.get("text", "")), "note"))
+            except (KeyError, ValueError):
+                continue
+    return pd.DataFrame(rows, columns=["date", "label", "kind"])
+
+
+# =============================================================================================
+with tabs[0]:
+    if tabs[0].open:
+        if "trends_kpis" not in st.session_state:
+            st.session_state["trends_kpis"] = [k for k in st.session_state["_trends_keep"] if k in options]
+        chosen = st.multiselect("KPIs", options, key="trends_kpis", format_func=kpi_name, max_selections=4,
+                                placeholder="Choose up to four KPIs",
+                                help="Pick one or more KPIs. The grain, date range and breakdown come from the sidebar.")
+        st.session_state["_trends_keep"] = chosen
+        if chosen:
+            link = ",".join(chosen)
+            if st.query_params.get("kpi") != link:
+                st.query_params["kpi"] = link
+            st.session_state["_trends_asked"] = link
+        if not chosen:
+            st.info("Choose a KPI above to see it over time.")
+        else:
+            c1, c2, c3 = st.columns([2, 2, 3])
+            compare = c1.selectbox("Compare with", ["Nothing", "Previous period", "Same period a year before"],
+                                   key="trends_compare",
+                                   help="Draw each period's earlier value beside it: the period just before, or "
+                                        "the same period a year before (52 weeks before for weeks).")
+            window = c2.selectbox("Moving average", [0, 3, 6, 12], key="trends_ma",
+                                  format_func=lambda w: "Off" if w == 0 else f"{w} {noun}s",
+                                  help="The mean of the last few complete periods, to see the trend through noise.")
+            with c3:
+                show_goal = st.toggle("Target, pace and projection", value=True, key="trends_goal")
+                show_odd = st.toggle("Unusual periods", value=True, key="trends_odd",
+                                     help="Periods " + analysis.anomaly_rule(grain) + ".")
+                show_notes = st.toggle("Releases and notes", value=True, key="trends_notes")
+            try:
+                full = session.kpi_frame(ws, chosen, grain=grain, as_of=v.as_of, segment=None, use_view=False)
+            except KpiError as exc:
+                session.show_error(exc)
+                st.stop()
+            for k in chosen:
+                label, _persp, description, formula = meta[k]
+                series_full = analysis.series_of(full, k)
+                series = in_range(series_full)
+                if series.empty:
+                    st.warning(f"{label.name}: no values in the chosen range.")
+                    continue
+                status = status_for(k) if show_goal else None
+                if status is not None and status.grain != grain:
+                    st.caption(f"{label.name} has a target judged by {status.grain}: switch the grain to "
+                               f"{status.grain} to see it on the chart.")
+                    status = None
+                band = analysis.projection_band(series_full, grain, until=status.deadline if status else None,
+                                                unit=label.unit) if show_goal else None
+                comparison = None
+                if compare != "Nothing":
+                    comparison = in_range(analysis.comparison(series_full, grain,
+                                                              "previous" if compare == "Previous period" else "year"))
+                moving = in_range(analysis.moving_average(series_full, window)) if window else None
+                judged = in_range(analysis.anomalies(series_full, unit=label.unit)) if show_odd else None
+                notes = annotations_frame(k) if show_notes else None
+                charts.draw(
+                    "trend_chart", series=series, name=label.name, unit=label.unit, grain=grain,
+                    description=description, status=status, band=band, compare=comparison,
+                    compare_label="Previous period" if compare == "Previous period" else "A year before",
+                    moving=moving, moving_label=f"{window}-{noun} average", judged=judged, annotations=notes)
+                st.caption(f"**{label.name}**: {description} *{formula}.* "
+                           f"{'Higher' if label.direction == 'higher' else 'Lower'} is better.")
+                lines = [analysis.latest_sentence(analysis.headline(series, grain), label.unit, grain)]
+                if band is not None:
+                    lines.append(analysis.projection_sentence(band, label.unit, grain,
+                                                              status.deadline if status else None))
+                if status is not None:
+                    lines.append(analysis.target_sentence(status, label.unit))
+                for line in filter(None, lines):
+                    st.markdown(line)
+                if judged is not None and judged["anomaly"].any():
+                    st.markdown(f"**Unusual {noun}s** — {analysis.anomaly_rule(grain)}:")
+                    for line in analysis.anomaly_lines(judged, components.release_table(ws, as_of), label.unit, grain):
+                        st.markdown(line)
+                    if judged["anomaly"].sum() > 5:
+                        st.caption(f"…and {int(judged['anomaly'].sum()) - 5} earlier.")
+                    st.caption(analysis.anomaly_rule_sentence(grain))
+                st.divider()
+
+            # -- breakdown and what changed, for one KPI -----------------------------------------
+            focus = chosen[0] if len(chosen) == 1 else st.selectbox(
+                "Break down and explain", chosen, key="trends_focus", format_func=kpi_name)
+            flabel = meta[focus][0]
+            fseries = analysis.series_of(full, focus)
+            segments = components.segment_names(ws)
+            st.subheader(f"What changed in {flabel.name}")
+            if len(fseries) < 2 or not segments:
+                st.caption("Needs at least two periods and a column to break down by (plan, country, channel…).")
+            else:
+                periods = list(fseries["period"])
+                before_default, after_default = analysis.change_periods(fseries, unit=flabel.unit)
+                a, b, c = st.columns(3)
+                before = a.selectbox("From", periods, index=periods.index(before_default), key=f"trends_from_{focus}",
+                                     format_func=lambda p: analysis.period_label(p, grain))
+                after = b.selectbox("To", periods, index=periods.index(after_default), key=f"trends_to_{focus}",
+                                    format_func=lambda p: analysis.period_label(p, grain))
+                auto = "Find the one that explains most"
+                default_seg = v.segment if v.segment in segments else auto
+                seg_choice = c.selectbox("Break down by", [auto] + segments, index=([auto] + segments).index(default_seg),
+                                         key=f"trends_by_{focus}",
+                                         help="Each segment's contribution to the change. 'Find' tries every column "
+                                              "and keeps the one where a single value moved most unlike the rest.")
+                tried = segments if seg_choice == auto else [seg_choice]
+                with st.spinner("Comparing segments…"):
+                    explained = components.explain_change(ws, focus, grain, v.as_of, before, after, tried)
+                results, left_out = explained["results"], explained["left_out"]
+                if not results:
+                    st.caption("This KPI cannot be broken down by " + (", ".join(tried)) + ". "
+                               + " ".join(left_out))
+                else:
+                    col = max(results, key=lambda c_: (results[c_][1] or {}).get("score", -1)) \
+                        if seg_choice == auto else seg_choice
+                    contrib, drv, seg_frame = results[col]
+                    bl, al = analysis.period_label(before, grain), analysis.period_label(after, grain)
+                    for line in (analysis.change_sentence(flabel.name, contrib, flabel.unit, bl, al),
+                                 analysis.driver_sentence(col, drv, contrib, flabel.unit, bl)):
+                        if line:
+                            st.markdown(line)
+                    if seg_choice == auto and len(results) > 1:
+                        st.caption("Checked " + ", ".join(c_.replace("_", " ") for c_ in results)
+                                   + f"; {col.replace('_', ' ')} explains the change best.")
+                    charts.draw("contribution_chart", contrib=contrib, name=flabel.name, unit=flabel.unit,
+                                direction=flabel.direction, segment_column=col, before_label=bl, after_label=al)
+                    st.caption(contrib.attrs["note"])
+                    table = pd.DataFrame({
+                        col.replace("_", " "): contrib["segment"].fillna("(none)"),
+                        bl: [format_value(x, flabel.unit) for x in contrib["before"]],
+                        al: [format_value(x, flabel.unit) for x in contrib["after"]],
+                        "Own change": [format_change(x, flabel.unit) for x in contrib["change"]],
+                        "Contribution": [format_change(x, flabel.unit) for x in contrib["contribution"]],
+                    })
+                    with st.expander(f"Every {col.replace('_', ' ')}"):
+                        st.dataframe(table, hide_index=True, width="stretch")
+                    charts.draw("segment_chart", frame=in_range(seg_frame), name=flabel.name, unit=flabel.unit,
+                                grain=grain, segment_column=col)
+
+            with st.expander("Add a note to the charts"):
+                st.caption("Notes are saved in this workspace and drawn as pink lines on the charts "
+                           "(releases are the grey ones).")
+                with st.form("trends_note", clear_on_submit=True, border=False):
+                    n1, n2 = st.columns([1, 3])
+                    day = n1.date_input("Date", value=as_of, max_value=as_of, key="trends_note_date")
+                    text = n2.text_input("Note", max_chars=200, key="trends_note_text",
+                                         placeholder="e.g. Pricing page redesign went live")
+                    scope = st.radio("Show on", ["This KPI", "Every KPI"], horizontal=True, key="trends_note_scope")
+                    if st.form_submit_button("Save note") and text.strip():
+                        notes = store.load_annotations(ws)
+                        notes.append({"date": day.isoformat(), "text": text.strip(),
+                                      "kpi": focus if scope == "This KPI" else None})
+                        store.save_annotations(ws, notes)
+                        st.rerun()
+                saved = store.load_annotations(ws)
+                for i, note in enumerate(saved):
+                    n1, n2 = st.columns([5, 1], vertical_alignment="center")
+                    where = kpi_name(note["kpi"]) if note.get("kpi") else "every KPI"
+                    n1.text(f"{note.get('date')} — {note.get('text', '')} ({where})")
+                    if n2.button("Delete", key=f"trends_note_del_{i}"):
+                        store.save_annotations(ws, saved[:i] + saved[i + 1:])
+                        st.rerun()
+
+# =============================================================================================
+with tabs[1]:
+    if tabs[1].open:
+        st.caption("A cohort is everyone who signed up (users) or first paid (revenue) in the same month. Each row "
+                   "follows one cohort: the share still active, or the share of its first-month MRR still billed, "
+                   "month after month. Better retention shows as darker cells further right.")
+        measures = [m for m, ds in (("users", "events"), ("revenue", "subscriptions")) if ws.has(ds)]
+        if not measures:
+            st.info("Cohorts need events (for users) or subscriptions (for revenue).")
+        else:
+            c1, c2 = st.columns(2)
+            measure = c1.segmented_control("Measure", measures, default=measures[0], key="cohort_measure",
+                                           required=True, format_func=lambda m: "Users" if m == "users" else "Revenue (MRR)")
+            shown = c2.slider("Cohorts shown (latest)", 3, 36, 12, key="cohort_rows")
+            cohorts = components.cohort_table(ws, as_of, measure or measures[0], 12)
+            if cohorts.empty:
+                st.info("No cohorts in the loaded data yet.")
+            else:
+                keep = sorted(cohorts["cohort"].unique())[-shown:]
+                charts.draw("cohort_heatmap", cohorts=cohorts[cohorts["cohort"].isin(keep)],
+                            measure=measure or measures[0])
+                if ws.has("customers") or measure == "revenue":
+                    st.caption("Row labels give each cohort's size: "
+                               + ("customers who signed up that month." if measure == "users" else
+                                  "its MRR at the end of its first month."))
+
+# =============================================================================================
+with tabs[2]:
+    if tabs[2].open:
+        st.caption("A funnel counts the users who do a series of events in order. A user enters at their first "
+                   "event of step 1 in the sidebar's date range and counts at a later step when they do it within "
+                   "the conversion window of entering.")
+        events = components.event_name_table(ws, as_of)
+        if events.empty:
+            st.info("Funnels need the events dataset.")
+        else:
+            names = list(events["event"])
+            guess = [e for e in ("login", "dashboard_viewed", "report_created") if e in names]
+            guess = guess if len(guess) >= 2 else names[:3]
+            c1, c2 = st.columns([3, 1])
+            steps = c1.multiselect("Steps, in order", names, default=guess, key="funnel_steps", max_selections=8,
+                                   help="Pick the events in the order users should do them.")
+            window = c2.number_input("Conversion window (days)", 0, 365, 7, key="funnel_window",
+                                     help="How long after entering a user may take to reach each later step.")
+            if len(steps) < 2:
+                st.info("Pick at least two events.")
+            else:
+                result = components.funnel_table(ws, steps, window, v.start, v.end, as_of)
+                charts.draw("funnel_chart", steps=result)
+                worst = result.iloc[1:].sort_values("of_previous").head(1)
+                if not worst.empty and worst["of_previous"].iloc[0] is not None:
+                    w = worst.iloc[0]
+                    st.markdown(f"The biggest drop is into step {w['step']} (**{w['event']}**): "
+                                f"{format_value(1 - w['of_previous'], 'rate')} of users who reached step "
+                                f"{w['step'] - 1} do not go on within {window} days.")
+                st.dataframe(pd.DataFrame({
+                    "Step": [f"{s}. {e}" for s, e in zip(result["step"], result["event"])],
+                    "Users": [format_value(u, "count") for u in result["users"]],
+                    "Of step 1": [format_value(x, "rate") for x in result["of_first"]],
+                    "Of the step before": [format_value(x, "rate") for x in result["of_previous"]],
+                    "Lost at this step": [format_value(x, "count") for x in result["dropped"]],
+                }), hide_index=True, width="stretch")
+
+# =============================================================================================
+with tabs[3]:
+    if tabs[3].open:
+        st.caption("How recurring revenue moved each period: won from new customers, expansions and returning "
+                   "customers, lost to contraction and churn. The line is the net: the change in MRR.")
+        if not ws.has("subscriptions"):
+            st.info("MRR movements need the subscriptions dataset.")
+        else:
+            ids = [k for k, _label, _sign in analysis.MRR_MOVEMENTS]
+            moves = analysis.mrr_movements(session.kpi_frame(ws, ids, grain=grain, start=v.start, end=v.end,
+                                                                as_of=v.as_of, use_view=False))
+            if moves.empty:
+                st.info("No MRR movements in the chosen range.")
+            else:
+                charts.draw("mrr_movements_chart", moves=moves, grain=grain)
+                net = moves.attrs["net"]
+                last = net.iloc[-1]
+                st.markdown(f"{analysis.period_label(last['period'], grain)}"
+                            f"{' (partial)' if last['partial'] else ''}: net new MRR "
+                            f"**{format_value(last['net'], 'currency')}**.")
+
+# =============================================================================================
+with tabs[4]:
+    if tabs[4].open:
+        st.caption("DAU counts the users active on a day, WAU in the 7 days up to it, MAU in the 30 days up to it; "
+                   "each line is their mean over the period's days. Stickiness (DAU / MAU) is the share of a "
+                   "month's users who show up on a typical day.")
+        if not ws.has("events"):
+            st.info("Active users need the events dataset.")
+        else:
+            daily = components.active_users_table(ws, as_of)
+            periods = in_range(analysis.active_users_by_period(daily, grain, as_of))
+            if periods.empty:
+                st.info("No activity in the chosen range.")
+            else:
+                charts.draw("active_users_chart", periods=periods, grain=grain)
+                charts.draw("stickiness_chart", periods=periods, grain=grain)

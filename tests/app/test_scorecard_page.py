@@ -1,0 +1,235 @@
+"""AppTest: the Scorecard page shows the core's numbers, statuses and summary, on the sample data
+and on a small hand-made workspace whose figures are worked out below."""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kpi import analysis, catalog, store
+from kpi.compute import compute
+from kpi.formatting import format_change, format_value
+from kpi.goals import GoalsDoc, Target, summary_line
+from kpi.scorecard import kpi_label, scorecard
+from kpi.workspace import Workspace
+from kpi.workspaces import load_sample, new_workspace_id, open_workspace, workspace_path
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TIMEOUT = 120
+
+SAMPLE_GOALS = GoalsDoc(targets=[
+    Target("mrr", 450000, date(2027, 3, 31), baseline=300000, baseline_date=date(2026, 3, 31), id="t1"),
+    Target("customer_churn_rate", 0.015, date(2027, 3, 31), baseline=0.03, baseline_date=date(2026, 3, 31), id="t2"),
+    Target("escalation_rate", 0.04, date(2027, 3, 31), baseline=0.08, baseline_date=date(2026, 3, 31),
+           alert_above=0.07, id="t3"),
+    Target("nps", 40, date(2027, 3, 31), baseline=25, baseline_date=date(2026, 3, 31), id="t4"),
+    Target("cac", 900, date(2027, 3, 31), baseline=1000, baseline_date=date(2026, 3, 31), id="t5"),
+])
+
+
+def sample_file(tmp_path_factory) -> Path:
+    """The sample workspace, loaded once per test session (the Trends and browser tests share it)."""
+    path = tmp_path_factory.getbasetemp() / "issue5_sample.duckdb"
+    if not path.exists():
+        partial = path.with_suffix(".loading")
+        with Workspace(partial) as ws:
+            load_sample(ws)
+        partial.rename(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    return sample_file(tmp_path_factory)
+
+
+def copy_in(source: Path) -> str:
+    wid = new_workspace_id()
+    target = workspace_path(wid)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, target)
+    return wid
+
+
+def open_page(wid: str, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["ws"] = wid
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/scorecard.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+
+
+def strip_tags(text: str) -> str:
+    return re.sub(r"<[^>]+>", "", text)
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def latest_values(ws: Workspace, kpis, grain="month") -> dict[str, str]:
+    """What each card must show: the core's value of the latest period, formatted by its unit."""
+    frame = compute(ws, kpis, grain=grain)
+    out = {}
+    for k in kpis:
+        s = analysis.series_of(frame, k)
+        out[kpi_label(k).name] = format_value(s["value"].iloc[-1], kpi_label(k).unit)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ sample data
+def test_sample_scorecard_matches_the_core(sample):
+    wid = copy_in(sample)
+    with open_workspace(wid) as ws:
+        store.save_goals(ws, SAMPLE_GOALS)
+        statuses = scorecard(ws, SAMPLE_GOALS)
+        computable = {k for k, a in catalog.availability(ws).items() if a.computable}
+        kpis = analysis.default_kpi_set(computable)
+        kpis += [t.kpi for t in SAMPLE_GOALS.targets if t.kpi not in kpis]
+        expected = latest_values(ws, kpis)
+    at = open_page(wid)
+    shown = metrics(at)
+    assert {name: value for name, (value, _) in shown.items()} == expected
+    # The summary line of goals.md, each part in its status colour.
+    summary = next(strip_tags(m.value) for m in at.markdown if "font-size:1.7rem" in m.value)
+    assert summary == summary_line(statuses)
+    # No KPI set saved yet: the nudge to the wizard, and a card per perspective present.
+    assert any("starting set picked from your data" in t for t in texts(at))
+    assert [h.value for h in at.subheader] == ["Financial", "Customer", "Internal process", "Learning and growth"]
+    # What is off track is named first, with its numbers in its unit.
+    off = [s for s in statuses if s.status in ("off_track", "missed") or s.alert]
+    attention = " ".join(t for t in texts(at))
+    for s in off:
+        label = kpi_label(s.kpi)
+        assert f"**{label.name}** — {format_value(s.value, label.unit)}" in attention
+
+
+def test_team_view_adds_progress_projection_and_year_changes(sample):
+    wid = copy_in(sample)
+    with open_workspace(wid) as ws:
+        store.save_goals(ws, SAMPLE_GOALS)
+        statuses = {s.kpi: s for s in scorecard(ws, SAMPLE_GOALS)}
+        frame = compute(ws, ["mrr"], grain="month")
+    at = open_page(wid)
+    at.segmented_control(key="scorecard_mode").set_value("Team").run()
+    assert not at.exception
+    body = texts(at)
+    mrr = statuses["mrr"]
+    bars = [p.proto.text for p in at.get("progress")]
+    assert f"Progress **{mrr.progress * 100:.0f} %** of the way · {mrr.expected * 100:.0f} % of the time gone" in bars
+    head = analysis.headline(analysis.series_of(frame, "mrr"), "month")
+    year = format_change(head.year_change, "currency")
+    assert any(year in t and "on Oct 2025" in t for t in body)
+    esc = statuses["escalation_rate"]
+    if esc.alert:   # the escalation rate is above its 7 % alert level in the sample's last month
+        assert any(f"Alert: {format_value(esc.value, 'rate')} is above the alert level of 7.0 %" in t for t in body)
+    else:
+        assert not any("Alert: " in t for t in body)
+    # Re-rendering from the caches is fast (the first view computed everything).
+    started = time.perf_counter()
+    at.run()
+    rerun = time.perf_counter() - started
+    print(f"scorecard re-render (sample, Team view): {rerun:.2f} s")
+    assert rerun < 3.0
+
+
+# ------------------------------------------------------------------------------------------ hand-made data
+@pytest.fixture
+def small_id() -> str:
+    """MRR: c1 100 from 1 Jan; c2 200 from 1 Mar to 1 Jun; c3 50 from 10 May.
+    At the end of each month (20 Jun, the as-of date, for June): 100, 100, 300, 300, 350, 150.
+    Tickets: 10 a month, 1 escalated Jan-Apr, 5 in May; 4 in June to the 20th, 2 escalated.
+    Escalation rate 0.1, 0.1, 0.1, 0.1, 0.5, 0.5; escalated tickets 1, 1, 1, 1, 5, 2."""
+    wid = new_workspace_id()
+    with open_workspace(wid) as ws:
+        ws.load_frame("subscriptions", pd.DataFrame({
+            "customer_id": ["c1", "c2", "c3"], "start_date": ["2025-01-01", "2025-03-01", "2025-05-10"],
+            "end_date": [None, "2025-06-01", None], "mrr": [100, 200, 50]}))
+        rows = []
+        for month, (n, esc) in enumerate([(10, 1), (10, 1), (10, 1), (10, 1), (10, 5), (4, 2)], start=1):
+            for i in range(n):
+                rows.append({"ticket_id": f"t{month}-{i}", "created_at": f"2025-{month:02d}-{i + 10:02d} 09:00:00",
+                             "escalated": i < esc})
+        ws.load_frame("tickets", pd.DataFrame(rows))
+        store.save_kpi_set(ws, ["mrr", "escalation_rate", "escalated_tickets"], ["quality"], "growth")
+        store.save_goals(ws, GoalsDoc(targets=[
+            Target("mrr", 500, date(2025, 12, 31), baseline=100, baseline_date=date(2025, 1, 31)),
+            Target("escalation_rate", 0.05, date(2025, 12, 31), baseline=0.1, baseline_date=date(2025, 4, 30),
+                   alert_above=0.3)]))
+    return wid
+
+
+def test_small_workspace_cards_show_hand_computed_numbers(small_id):
+    at = open_page(small_id)
+    shown = metrics(at)
+    # June is partial (data to 20 Jun): MRR 150, down 200 from May's 350.
+    assert shown["Monthly recurring revenue"] == ("$150.00", "-$200.00")
+    assert shown["Ticket escalation rate"][0] == "50.0 %"            # 2 of 4
+    assert shown["Escalated tickets"] == ("2", "-3")
+    assert len(shown) == 3                                           # the saved set, nothing more
+    assert not any("starting set" in t for t in texts(at))
+    # MRR: progress (150 - 100) / (500 - 100) = 12.5 % against 140 / 334 = 42 % of the time: off track.
+    # Escalation rate 0.5 moved away from its 0.05 target: off track, and above its 0.3 alert level.
+    summary = next(strip_tags(m.value) for m in at.markdown if "font-size:1.7rem" in m.value)
+    assert summary == "2 off track"
+    assert any("Partial month" in m.value for m in at.markdown)
+    assert any("**Ticket escalation rate** — 50.0 % against a target of 5.0 % by 31 Dec 2025" in t
+               for t in texts(at))
+
+
+def test_small_workspace_at_week_grain(small_id):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["ws"] = small_id
+    at.session_state["grain"] = "week"   # the sidebar's shared control (AppTest drops the sidebar on a page switch)
+    at.run()
+    at.switch_page("pages/scorecard.py").run()
+    assert not at.exception
+    with open_workspace(small_id) as ws:
+        expected = latest_values(ws, ["mrr", "escalation_rate", "escalated_tickets"], grain="week")
+    assert {name: value for name, (value, _) in metrics(at).items()} == expected
+
+
+def test_empty_workspace_says_what_to_do():
+    wid = new_workspace_id()
+    open_workspace(wid).close()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["ws"] = wid
+    at.session_state["welcome_done"] = True
+    at.run()
+    at.switch_page("pages/scorecard.py").run()
+    assert not at.exception
+    assert any("Load some data first" in i.value for i in at.info)
+
+
+def test_the_to_date_looks_back_at_an_earlier_period(small_id):
+    # "To" 10 Apr 2025 at month grain: the scorecard stands on 30 Apr. MRR 300, as in March (± 0);
+    # escalation rate 0.1 (1 of 10), the same as March.
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["ws"] = small_id
+    at.session_state["end"] = date(2025, 4, 10)
+    at.run()
+    at.switch_page("pages/scorecard.py").run()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["Monthly recurring revenue"][0] == "$300.00"
+    assert shown["Ticket escalation rate"][0] == "10.0 %"
+    assert shown["Escalated tickets"] == ("1", "±0")
+    assert any("monthly values as of 30 Apr 2025" in c.value for c in at.caption)
+    with open_workspace(small_id) as ws:
+        doc = store.load_goals(ws)
+        then = scorecard(ws, doc, date(2025, 4, 30))
+    summary = next(strip_tags(m.value) for m in at.markdown if "font-size:1.7rem" in m.value)
+    assert summary == summary_line(then)
