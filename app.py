@@ -97,14 +97,14 @@ if "--sample" in sys.argv and not ws.datasets() and not st.session_state.get("sa
 if st.session_state.pop("workspace_notice", None):
     st.toast("That workspace link was not found, so you have a new, empty workspace.")
 welcome_first = not ws.datasets() and not st.session_state.get("welcome_done")
-# Navigation is declared on every run (also under the welcome page, hidden) so that Streamlit
-# routes by these pages only, never by the pages/ folder.
-navigation = st.navigation(PAGES, position="hidden" if welcome_first else "sidebar")
 try:
     if welcome_first:
-        welcome(ws)
+        # The welcome is a page of its own, the only one until data is loaded or the user picks
+        # "upload": navigation is declared on every run, so Streamlit never routes by pages/.
+        st.navigation([st.Page(lambda: welcome(ws), title="Welcome", url_path="welcome")], position="hidden").run()
     else:
         sidebar(ws)
+        navigation = st.navigation(PAGES)
         pending = st.session_state.pop("_pending_page", None)
         by_url = {page.url_path: page for pages in PAGES.values() for page in pages}
         if pending in by_url and navigation.url_path != pending:

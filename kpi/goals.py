@@ -693,7 +693,7 @@ def summary_line(statuses: Iterable[Status | str]) -> str:
     """One line for a KPI set, e.g. "5 on track · 1 at risk · 1 off track" (zero counts left out)."""
     names = [s.status if isinstance(s, Status) else s for s in statuses]
     parts = [f"{names.count(s)} {STATUS_STYLE[s][0].lower()}" for s in STATUSES if names.count(s)]
-    return " · ".join(parts) if parts else "no targets set yet"
+    return " · ".join(parts) if parts else "No targets set yet"
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -26,6 +26,7 @@ DATASET_TABLE = "_kpi_datasets"   # one row per loaded dataset: source, mapping,
 DOCS_TABLE = "_kpi_docs"          # named JSON documents: goals, KPI set, custom KPIs, annotations, ...
 
 DEFAULT_SETTINGS = {"gross_margin": "1.0"}
+DATA_DOCS = {"custom_kpis"}  # documents that change what compute() returns
 
 
 def data_home() -> Path:
@@ -122,14 +123,19 @@ class Workspace:
         """Changes whenever data, mappings, settings or goals change: part of every cache key."""
         return int(self.setting("data_version", "0") or 0)
 
-    def bump_version(self, cur: duckdb.DuckDBPyConnection | None = None) -> None:
-        sql = (f"INSERT OR REPLACE INTO {META_TABLE} SELECT 'data_version', "
-               f"CAST(COALESCE((SELECT CAST(value AS BIGINT) FROM {META_TABLE} WHERE key = 'data_version'), 0) + 1 AS VARCHAR)")
+    @property
+    def plan_version(self) -> int:
+        """Changes whenever goals, the KPI set, the wizard or annotations are saved."""
+        return int(self.setting("plan_version", "0") or 0)
+
+    def bump_version(self, cur: duckdb.DuckDBPyConnection | None = None, key: str = "data_version") -> None:
+        sql = (f"INSERT OR REPLACE INTO {META_TABLE} SELECT ?, "
+               f"CAST(COALESCE((SELECT CAST(value AS BIGINT) FROM {META_TABLE} WHERE key = ?), 0) + 1 AS VARCHAR)")
         if cur is not None:
-            cur.execute(sql)
+            cur.execute(sql, [key, key])
         else:
             with self.cursor() as c:
-                c.execute(sql)
+                c.execute(sql, [key, key])
 
     def doc(self, name: str, default: Any = None) -> Any:
         """A named JSON document of the workspace (goals, KPI set, custom KPIs, ...)."""
@@ -143,7 +149,8 @@ class Workspace:
         with self.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             cur.execute(f"INSERT OR REPLACE INTO {DOCS_TABLE} VALUES (?, ?)", [name, json.dumps(body, default=str)])
-            self.bump_version(cur)
+            # Custom KPI definitions change computed numbers; plans (goals, KPI set, ...) do not.
+            self.bump_version(cur, "data_version" if name in DATA_DOCS else "plan_version")
             cur.execute("COMMIT")
 
     # -- datasets ------------------------------------------------------------------------

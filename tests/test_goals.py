@@ -347,7 +347,7 @@ def test_summary_line():
     assert summary_line(every) == "1 achieved · 1 on track · 1 at risk · 1 off track · 1 missed · 1 no data"
     s = evaluate(Target("mrr", 200, D, baseline=100, baseline_date=D0), higher_series(140), A, "higher")
     assert summary_line([s]) == "1 at risk"
-    assert summary_line([]) == "no targets set yet"
+    assert summary_line([]) == "No targets set yet"
 
 
 # ----------------------------------------------------------------------------- goals file

@@ -10,8 +10,9 @@ from __future__ import annotations
 # Scorecard and Trends (issue 5): cached analyses, keyed by workspace and data version
 # =============================================================================================
 # Every function below takes the workspace and caches by ``session.data_key(ws)`` (its file and
-# data version, which goal, KPI-set and annotation saves also bump): one workspace's numbers never
-# show in another's page, and any change drops the cached result. ``_ws`` is not hashed.
+# data version) or, when it reads goals, by ``session.plan_key(ws)`` (plus the plan version that
+# goal, KPI-set and annotation saves bump): one workspace's numbers never show in another's page,
+# and any change drops the cached result. ``_ws`` is not hashed.
 import streamlit as _st  # noqa: E402
 
 from kpi import analysis as _analysis  # noqa: E402
@@ -26,7 +27,7 @@ def _scorecard_statuses(key: tuple, as_of, _ws) -> list:
 
 def scorecard_statuses(ws, as_of) -> list:
     """``kpi.scorecard.scorecard`` for the workspace's saved goals at ``as_of`` (cached)."""
-    return _scorecard_statuses(_session.data_key(ws), as_of, ws)
+    return _scorecard_statuses(_session.plan_key(ws), as_of, ws)
 
 
 @_st.cache_data(show_spinner=False, max_entries=64)

@@ -73,8 +73,13 @@ def workspace() -> Workspace:
 
 
 def data_key(ws: Workspace) -> tuple[str, int]:
-    """What every cache of workspace-derived results is keyed by."""
+    """What every cache of results computed from the data is keyed by (workspace, data version)."""
     return (str(ws.path), ws.data_version)
+
+
+def plan_key(ws: Workspace) -> tuple[str, int, int]:
+    """The key of caches that also read goals, the KPI set or annotations."""
+    return (str(ws.path), ws.data_version, ws.plan_version)
 
 
 @dataclass(frozen=True)
