@@ -64,7 +64,7 @@ def sidebar(ws) -> None:
         if len(summary):
             st.markdown("**Loaded data**")
             st.dataframe(summary[["name", "rows"]].rename(columns={"name": "Dataset", "rows": "Rows"}),
-                         hide_index=True, width="stretch",
+                         hide_index=True, width="stretch", height=36 * (len(summary) + 1) + 4,
                          column_config={"Rows": st.column_config.NumberColumn(format="localized")})
             st.caption(f"Data as of **{as_of:%d %b %Y}**" if as_of else "No dated rows yet")
         else:
@@ -76,8 +76,10 @@ def sidebar(ws) -> None:
                      help="The length of one period: every KPI is computed per day, week (Monday to "
                           "Sunday), month, quarter or year.")
         segments = session.segment_choices(ws)
-        st.selectbox("Break down by", [None] + segments, key="segment",
-                     format_func=lambda s: "Nothing (all data)" if s is None else s,
+        if st.session_state.get("segment") not in [""] + segments:
+            st.session_state["segment"] = ""  # a column this workspace does not have
+        st.selectbox("Break down by", [""] + segments, key="segment",
+                     format_func=lambda s: s or "Nothing (all data)",
                      help="Split each KPI by a column of your data (plan, country, channel…). Columns "
                           "of customers reach every dataset with a customer or user id.")
         if as_of:

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from .catalog import CATALOG, CATEGORIES, KPI, PERSPECTIVES, Availability, Step, unlock_hint
+from .catalog import CATALOG, CATEGORIES, KPI, Availability, Step, unlock_hint
 from .datasets import DATASETS
 from .lifecycle import GOALS, STAGES
 
@@ -225,8 +225,3 @@ def data_dictionary(availability: Mapping[str, Availability] | None = None) -> p
         rows.append(row)
     return pd.DataFrame(rows)
 
-
-__all__ = ["CATEGORIES", "PERSPECTIVES", "TIMING", "CategoryCoverage", "NextDataset", "coverage_by_category",
-           "coverage_frame", "data_dictionary", "direction_words", "find_kpis", "first_sentence", "goal_words",
-           "kind_words", "needed_datasets", "needs_words", "next_dataset_words", "next_datasets", "stage_words",
-           "timing_words", "unit_words"]

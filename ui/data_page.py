@@ -422,8 +422,7 @@ def show_outcome(outcome: LoadOutcome) -> None:
         text += f" It unlocked {len(outcome.unlocked)} KPI{'s' if len(outcome.unlocked) > 1 else ''}: {names}{more}."
     st.success(text, icon=":material/check_circle:")
     if outcome.unlocked:
-        st.caption("What the unlocked KPIs measure — hover for their definitions; the KPI library has the rest.",
-                   help=kpi_definitions(outcome.unlocked))
+        st.caption("Hover for what each unlocked KPI measures.", help=kpi_definitions(outcome.unlocked))
     for warning in outcome.warnings:
         st.warning(warning, icon=":material/warning:")
 
