@@ -16,6 +16,7 @@ from kpi.catalog import CATALOG
 from kpi.compute import as_of_date
 from kpi.workspace import Workspace
 from kpi.workspaces import SAMPLE_DIR, load_sample, new_workspace_id, open_workspace, workspace_path
+from app_helpers import sample_file, copy_in
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -57,32 +58,6 @@ def need_pages() -> None:
     missing = [p for p in PAGES if not (ROOT / p).exists()]
     if missing:
         pytest.skip(f"app.py lists {', '.join(missing)}, not written yet: the app cannot start without it")
-
-
-def sample_file(tmp_path_factory) -> Path:
-    """The sample workspace, loaded once per test session and copied for each test."""
-    path = tmp_path_factory.getbasetemp() / "issue3_sample.duckdb"
-    if not path.exists():
-        if not list(SAMPLE_DIR.glob("*.csv")):
-            pytest.skip("sample_data/*.csv are not generated yet")
-        partial = path.with_suffix(".loading")
-        with Workspace(partial) as ws:
-            load_sample(ws)
-        partial.rename(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    return sample_file(tmp_path_factory)
-
-
-def copy_in(source: Path) -> str:
-    wid = new_workspace_id()
-    target = workspace_path(wid)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source, target)
-    return wid
 
 
 def empty_workspace() -> str:

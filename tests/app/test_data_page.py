@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from kpi.catalog import CATALOG
 from kpi.workspace import Workspace
 from kpi.workspaces import SAMPLE_DIR, load_sample, new_workspace_id, open_workspace, workspace_path
+from app_helpers import sample_file
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -34,19 +35,6 @@ CONTACTS = (b"Email,Full Name,Phone,signup_date\n"
             b"ben@example.com,Ben Okafor,+1 512 555 1234,2025-01-15\n")
 PAYMENTS_BY_EMAIL = b"Email,date,amount\nana@example.com,2025-02-01,49\nben@example.com,2025-02-03,19\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
-
-
-def sample_file(tmp_path_factory) -> Path:
-    """The sample workspace, loaded once per test session (shared with the other issue-3 tests)."""
-    path = tmp_path_factory.getbasetemp() / "issue3_sample.duckdb"
-    if not path.exists():
-        if not list(SAMPLE_DIR.glob("*.csv")):
-            pytest.skip("sample_data/*.csv are not generated yet")
-        partial = path.with_suffix(".loading")
-        with Workspace(partial) as ws:
-            load_sample(ws)
-        partial.rename(path)
-    return path
 
 
 def new_workspace(source: Path | None = None, **frames: pd.DataFrame) -> str:

@@ -11,24 +11,12 @@ from streamlit.testing.v1 import AppTest
 from kpi.catalog import CATALOG, CATEGORIES
 from kpi.workspace import Workspace
 from kpi.workspaces import SAMPLE_DIR, load_sample, new_workspace_id, open_workspace, workspace_path
+from app_helpers import sample_file
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGE = "pages/library.py"
 TIMEOUT = 120
-
-
-def sample_file(tmp_path_factory) -> Path:
-    """The sample workspace, loaded once per test session (shared with the other issue-3 tests)."""
-    path = tmp_path_factory.getbasetemp() / "issue3_sample.duckdb"
-    if not path.exists():
-        if not list(SAMPLE_DIR.glob("*.csv")):
-            pytest.skip("sample_data/*.csv are not generated yet")
-        partial = path.with_suffix(".loading")
-        with Workspace(partial) as ws:
-            load_sample(ws)
-        partial.rename(path)
-    return path
 
 
 def new_workspace(payments: bool = False, source: Path | None = None) -> str:

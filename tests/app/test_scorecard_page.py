@@ -19,6 +19,7 @@ from kpi.goals import GoalsDoc, Target, summary_line
 from kpi.scorecard import kpi_label, scorecard
 from kpi.workspace import Workspace
 from kpi.workspaces import load_sample, new_workspace_id, open_workspace, workspace_path
+from app_helpers import sample_file, copy_in
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
@@ -31,30 +32,6 @@ SAMPLE_GOALS = GoalsDoc(targets=[
     Target("nps", 40, date(2027, 3, 31), baseline=25, baseline_date=date(2026, 3, 31), id="t4"),
     Target("cac", 900, date(2027, 3, 31), baseline=1000, baseline_date=date(2026, 3, 31), id="t5"),
 ])
-
-
-def sample_file(tmp_path_factory) -> Path:
-    """The sample workspace, loaded once per test session (the Trends and browser tests share it)."""
-    path = tmp_path_factory.getbasetemp() / "issue5_sample.duckdb"
-    if not path.exists():
-        partial = path.with_suffix(".loading")
-        with Workspace(partial) as ws:
-            load_sample(ws)
-        partial.rename(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    return sample_file(tmp_path_factory)
-
-
-def copy_in(source: Path) -> str:
-    wid = new_workspace_id()
-    target = workspace_path(wid)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source, target)
-    return wid
 
 
 def open_page(wid: str, **query) -> AppTest:

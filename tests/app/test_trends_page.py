@@ -18,33 +18,10 @@ from kpi.formatting import format_change, format_value
 from kpi.goals import GoalsDoc, Target
 from kpi.workspace import Workspace
 from kpi.workspaces import load_sample, new_workspace_id, open_workspace, workspace_path
+from app_helpers import sample_file, copy_in
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
-
-
-def sample_file(tmp_path_factory) -> Path:
-    """The sample workspace, loaded once per test session (shared with the Scorecard and browser tests)."""
-    path = tmp_path_factory.getbasetemp() / "issue5_sample.duckdb"
-    if not path.exists():
-        partial = path.with_suffix(".loading")
-        with Workspace(partial) as ws:
-            load_sample(ws)
-        partial.rename(path)
-    return path
-
-
-def copy_in(source: Path) -> str:
-    wid = new_workspace_id()
-    target = workspace_path(wid)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source, target)
-    return wid
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    return sample_file(tmp_path_factory)
 
 
 def open_trends(wid: str, tab: str | None = None, **query) -> AppTest:
