@@ -7,8 +7,7 @@ import streamlit as st
 
 from kpi.compute import GRAINS
 from kpi.errors import KpiError
-from kpi.workspaces import load_sample
-from ui import session
+from ui import components, session, sharing
 
 st.set_page_config(page_title="KPI Explorer", page_icon=":material/monitoring:", layout="wide")
 
@@ -38,13 +37,7 @@ def welcome(ws) -> None:
         st.subheader("Explore with sample data")
         st.caption("Two years of a fictional B2B SaaS product: billing, product events, support, "
                    "releases, sprints and more. Loads in a few seconds.")
-        if st.button("Load the sample data", type="primary", key="welcome_sample"):
-            with st.spinner("Loading the sample datasets…"):
-                try:
-                    load_sample(ws)
-                except KpiError as exc:
-                    session.show_error(exc)
-                    return
+        if st.button("Load the sample data", type="primary", key="welcome_sample") and session.load_sample_data(ws):
             st.session_state["welcome_done"] = True
             st.rerun()
     with right.container(border=True):
@@ -71,6 +64,7 @@ def sidebar(ws) -> None:
             st.caption("No data loaded yet.")
         st.divider()
         st.markdown("**View**")
+        sharing.view_from_url(as_of)
         st.selectbox("Grain", GRAINS, index=GRAINS.index(st.session_state.get("grain", "month")),
                      key="grain", format_func=str.capitalize,
                      help="The length of one period: every KPI is computed per day, week (Monday to "
@@ -87,6 +81,19 @@ def sidebar(ws) -> None:
                           help="Show periods starting on or after this day (empty: from the start).")
             st.date_input("To", value=None, key="end", max_value=as_of,
                           help="Show periods starting on or before this day (empty: up to the latest).")
+        sharing.view_to_url()
+
+
+def alerts_banner(ws) -> None:
+    """Targets off track, missed or raising an alert, on every page (cached by the plan key)."""
+    as_of = session.workspace_as_of(ws)
+    if as_of is None:
+        return
+    try:
+        statuses = components.scorecard_statuses(ws, as_of)
+    except KpiError:
+        return  # the Scorecard page shows the problem in full
+    sharing.alerts_banner(ws, statuses)
 
 
 session.router_running(True)
@@ -94,11 +101,10 @@ ws = session.workspace()
 # `streamlit run app.py -- --sample` opens every new workspace with the sample data loaded.
 if "--sample" in sys.argv and not ws.datasets() and not st.session_state.get("sample_autoloaded"):
     st.session_state["sample_autoloaded"] = True
-    with st.spinner("Loading the sample datasets…"):
-        load_sample(ws)
+    session.load_sample_data(ws)
 if st.session_state.pop("workspace_notice", None):
     st.toast("That workspace link was not found, so you have a new, empty workspace.")
-welcome_first = not ws.datasets() and not st.session_state.get("welcome_done")
+welcome_first = not ws.datasets() and not st.session_state.get("welcome_done") and not session.is_viewer()
 try:
     if welcome_first:
         # The welcome is a page of its own, the only one until data is loaded or the user picks
@@ -107,6 +113,9 @@ try:
     else:
         sidebar(ws)
         navigation = st.navigation(PAGES)
+        with st.sidebar:
+            sharing.share_popover(ws, navigation.url_path)
+        alerts_banner(ws)
         pending = st.session_state.pop("_pending_page", None)
         by_url = {page.url_path: page for pages in PAGES.values() for page in pages}
         if pending in by_url and navigation.url_path != pending:

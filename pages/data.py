@@ -6,9 +6,7 @@ import streamlit as st
 from kpi import coverage
 from kpi.catalog import CATALOG
 from kpi.datasets import DATASETS
-from kpi.errors import KpiError
 from kpi.formatting import format_value
-from kpi.workspaces import load_sample
 from ui import data_page, session
 
 ws = session.workspace()
@@ -37,8 +35,12 @@ add_tab, quality_tab, coverage_tab = st.tabs([":material/upload_file: Add files"
                                               ":material/grid_view: KPI coverage"])
 
 with add_tab:
+    if session.is_viewer():
+        st.info("You opened a view-only link: you can look at this workspace's data, not add or delete any.",
+                icon=":material/visibility:")
     uploads = st.file_uploader(
         "Drop your exports here", type=data_page.UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
+        disabled=session.is_viewer(),
         help="CSV, TSV, .csv.gz or Parquet, several at once. Nothing is stored until you check each file "
              "and press Load.")
     staged = data_page.stage_uploads(uploads)
@@ -53,14 +55,10 @@ with add_tab:
                 f"**{item.dataset}** ({len(item.kpis)} KPIs)" for item in best)
                 + " — e.g. a subscriptions export from your billing tool, events from your product analytics.")
         st.caption("No files of your own at hand?")
-        if st.button("Explore with the sample data instead", key="data_load_sample", icon=":material/science:"):
-            with st.spinner("Loading the sample datasets…"):
-                try:
-                    load_sample(ws)
-                except KpiError as exc:
-                    session.show_error(exc)
-                else:
-                    st.rerun()
+        if st.button("Explore with the sample data instead", key="data_load_sample", icon=":material/science:",
+                     disabled=session.is_viewer()):
+            if session.load_sample_data(ws):
+                st.rerun()
 
     load_all_slot = st.container()
     requests = []

@@ -14,19 +14,58 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from kpi import catalog
+from kpi import access, catalog
 from kpi.compute import GRAINS, as_of_date, compute, segment_options
 from kpi.errors import KpiError
 from kpi.workspace import Workspace
 from kpi.workspaces import is_valid_id, new_workspace_id, open_workspace, workspace_exists
 
 WS_PARAM = "ws"
+SHARE_PARAM = "share"
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _open(workspace_id: str) -> Workspace:
     # One DuckDB database object per workspace file per server process; queries take cursors.
     return open_workspace(workspace_id)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _open_viewer(workspace_id: str) -> Workspace:
+    # Cached apart from the editor's object: a viewer's Workspace refuses every write.
+    return _open(workspace_id).read_only_view()
+
+
+def role() -> str:
+    """``owner`` (opened by its own workspace link), ``editor`` or ``viewer`` (opened by a share link)."""
+    return st.session_state.get("share_role") or "owner"
+
+
+def is_viewer() -> bool:
+    return role() == "viewer"
+
+
+def invalid_link_page(message: str = access.INVALID_LINK) -> None:
+    st.title("This link does not open a workspace")
+    st.error(message, icon=":material/link_off:")
+    st.caption("Share links stop working when the person who made them revokes them.")
+    st.stop()
+
+
+def _shared_workspace(token: str) -> Workspace:
+    """The workspace of a share link, checked on every run so a revoked link stops at once."""
+    try:
+        wid, share_role = access.resolve(token)
+    except KpiError:
+        for key in ("share_token", "share_role", "workspace_id"):
+            st.session_state.pop(key, None)
+        invalid_link_page()
+    st.session_state.update(share_token=token, share_role=share_role, workspace_id=wid)
+    if st.query_params.get(SHARE_PARAM) != token:
+        st.query_params[SHARE_PARAM] = token
+    if WS_PARAM in st.query_params:
+        del st.query_params[WS_PARAM]  # the workspace id is an editor's key: never put it in a shared URL
+    return _open_viewer(wid) if share_role == "viewer" else _open(wid)
 
 
 def workspace_id() -> str:
@@ -66,6 +105,11 @@ def workspace() -> Workspace:
         path = urllib.parse.urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
         st.session_state["_pending_page"] = path
         st.switch_page("app.py", query_params=dict(st.query_params))
+    token = st.query_params.get(SHARE_PARAM)
+    if token is None:  # the sidebar's page links drop the URL's parameters; the session keeps the link
+        token = st.session_state.get("share_token")
+    if token is not None:
+        return _shared_workspace(token)
     wid = workspace_id()
     if st.query_params.get(WS_PARAM) != wid:
         st.query_params[WS_PARAM] = wid
@@ -166,3 +210,15 @@ def _segment_choices_cached(key: tuple) -> list[str]:
 def segment_choices(ws: Workspace) -> list[str]:
     """The columns the sidebar offers for a breakdown."""
     return _segment_choices_cached(data_key(ws))
+
+
+def load_sample_data(ws: Workspace) -> bool:
+    """Load the sample datasets with a spinner; a refusal is shown, not raised. True when loaded."""
+    from kpi.workspaces import load_sample
+    with st.spinner("Loading the sample datasets…"):
+        try:
+            load_sample(ws)
+        except KpiError as exc:
+            show_error(exc)
+            return False
+    return True
