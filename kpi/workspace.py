@@ -57,9 +57,30 @@ class Workspace:
                              "is it a workspace saved by KPI Explorer?") from exc
         # Timestamps with a zone are converted to UTC (datasets.md), whatever the server's zone is.
         self._db.execute("SET GLOBAL TimeZone = 'UTC'")
+        # Many workspaces share one server: each may hold this much before DuckDB spills to disk.
+        self._db.execute("SET GLOBAL memory_limit = ?", [os.environ.get("KPI_EXPLORER_MEMORY_LIMIT", "1GB")])
+        if self.path is None:
+            spill = data_home() / "tmp"
+            spill.mkdir(parents=True, exist_ok=True)
+            self._db.execute("SET GLOBAL temp_directory = ?", [str(spill)])
         self._lock = threading.Lock()
         if not read_only:
             self._ensure_meta()
+
+    _view_of: "Workspace | None" = None  # set on a read-only view sharing another's database
+
+    def read_only_view(self) -> "Workspace":
+        """A read-only Workspace over this one's database (a viewer's share link).
+
+        One process cannot open a DuckDB file read-write and read-only at once ("different
+        configuration"), and a viewer opening it read-only first would lock the editors out. So a
+        view shares the database object and runs every unit of work in a ``READ ONLY``
+        transaction: DuckDB refuses writes, and ``require_writable`` refuses them before that.
+        """
+        view = object.__new__(Workspace)
+        view.path, view.read_only, view._db = self.path, True, self._db
+        view._lock, view._view_of = threading.Lock(), self
+        return view
 
     # -- connection handling -------------------------------------------------------------
     @contextmanager
@@ -68,9 +89,11 @@ class Workspace:
         with self._lock:
             cur = self._db.cursor()
         try:
+            if self._view_of is not None:
+                cur.execute("BEGIN TRANSACTION READ ONLY")
             yield cur
         finally:
-            cur.close()
+            cur.close()  # closing a cursor rolls back its open transaction
 
     def rows(self, sql: str, params: list | tuple | None = None) -> list[tuple]:
         with self.cursor() as cur:
@@ -81,7 +104,8 @@ class Workspace:
             return cur.execute(sql, params or []).df()
 
     def close(self) -> None:
-        self._db.close()
+        if self._view_of is None:  # a view does not own the database it shares
+            self._db.close()
 
     def __enter__(self):
         return self
@@ -254,6 +278,7 @@ class Workspace:
     def load_frame(self, dataset: str, frame: pd.DataFrame, *, mode: str = "replace", source: str = "frame") -> int:
         """Load a small, already-canonical frame (tests, generated tables): columns are cast to
         the dataset's types; unknown columns are kept as segments. Not for user files: use ingest."""
+        self.require_writable("load data")
         if dataset not in DATASETS:
             raise InputError(f"unknown dataset {dataset!r}")
         ds = DATASETS[dataset]
