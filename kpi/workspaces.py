@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 import os
 import re
 import secrets
@@ -38,6 +39,28 @@ def workspace_exists(workspace_id: str) -> bool:
 
 def open_workspace(workspace_id: str, *, read_only: bool = False) -> Workspace:
     return Workspace(workspace_path(workspace_id), read_only=read_only)
+
+
+def open_or_recover(workspace_id: str) -> tuple[Workspace, str | None]:
+    """Open a workspace; a damaged file is kept aside (never deleted) and a fresh one takes its place.
+
+    Returns the workspace and, after a recovery, the sentence that tells the user what happened.
+    """
+    path = workspace_path(workspace_id)
+    try:
+        return Workspace(path), None
+    except InputError:
+        if not path.exists():
+            raise
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.stem}.damaged-{stamp}.duckdb")
+    os.replace(path, aside)
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        os.replace(wal, aside.with_name(aside.name + ".wal"))
+    return Workspace(path), (f"This workspace's file could not be read, so it was kept aside as {aside.name} "
+                             "and you have a fresh, empty workspace. Load your data again, or ask the "
+                             "administrator to look at the saved file.")
 
 
 CORE = Path(__file__).resolve().parent
