@@ -49,11 +49,15 @@ def welcome(ws) -> None:
             st.rerun()
 
 
-def sidebar(ws) -> None:
+def sidebar(ws):
+    """The sidebar every page shares; returns the slot for the Share control (filled once the page is known)."""
     summary = session.dataset_summary(ws)
     as_of = session.workspace_as_of(ws)
     with st.sidebar:
         st.caption(f"Workspace **{ws.setting('name') or 'My workspace'}**")
+        if session.is_viewer():
+            st.badge("View only", icon=":material/visibility:", color="gray")
+        share_slot = st.container()
         if len(summary):
             st.markdown("**Loaded data**")
             st.dataframe(summary[["name", "rows"]].rename(columns={"name": "Dataset", "rows": "Rows"}),
@@ -64,8 +68,8 @@ def sidebar(ws) -> None:
             st.caption("No data loaded yet.")
         st.divider()
         st.markdown("**View**")
-        sharing.view_from_url(as_of)
-        st.selectbox("Grain", GRAINS, index=GRAINS.index(st.session_state.get("grain", "month")),
+        from_url = sharing.view_from_url(as_of)
+        st.selectbox("Grain", GRAINS, index=GRAINS.index(st.session_state.get("grain") or from_url["grain"] or "month"),
                      key="grain", format_func=str.capitalize,
                      help="The length of one period: every KPI is computed per day, week (Monday to "
                           "Sunday), month, quarter or year.")
@@ -77,11 +81,12 @@ def sidebar(ws) -> None:
                      help="Split each KPI by a column of your data (plan, country, channel…). Columns "
                           "of customers reach every dataset with a customer or user id.")
         if as_of:
-            st.date_input("From", value=None, key="start", max_value=as_of,
+            st.date_input("From", value=from_url["start"], key="start", max_value=as_of,
                           help="Show periods starting on or after this day (empty: from the start).")
-            st.date_input("To", value=None, key="end", max_value=as_of,
+            st.date_input("To", value=from_url["end"], key="end", max_value=as_of,
                           help="Show periods starting on or before this day (empty: up to the latest).")
         sharing.view_to_url()
+    return share_slot
 
 
 def alerts_banner(ws) -> None:
@@ -111,11 +116,13 @@ try:
         # "upload": navigation is declared on every run, so Streamlit never routes by pages/.
         st.navigation([st.Page(lambda: welcome(ws), title="Welcome", url_path="welcome")], position="hidden").run()
     else:
-        sidebar(ws)
+        share_slot = sidebar(ws)
         navigation = st.navigation(PAGES)
-        with st.sidebar:
-            sharing.share_popover(ws, navigation.url_path)
-        alerts_banner(ws)
+        with share_slot:
+            sharing.share_popover(ws, navigation.url_path,
+                                  [page.url_path for pages in PAGES.values() for page in pages])
+        if navigation.url_path != "scorecard":  # the Scorecard lists them in full
+            alerts_banner(ws)
         pending = st.session_state.pop("_pending_page", None)
         by_url = {page.url_path: page for pages in PAGES.values() for page in pages}
         if pending in by_url and navigation.url_path != pending:

@@ -53,8 +53,8 @@ class Workspace:
         try:
             self._db = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
         except duckdb.Error as exc:
-            raise InputError(f"{self.path}: cannot open the workspace file ({exc}) — "
-                             "is it a workspace saved by KPI Explorer?") from exc
+            raise InputError(f"{self._file_name()}: cannot open the workspace file — it is damaged or "
+                             "not a workspace saved by KPI Explorer") from exc
         # Timestamps with a zone are converted to UTC (datasets.md), whatever the server's zone is.
         self._db.execute("SET GLOBAL TimeZone = 'UTC'")
         # Many workspaces share one server: each may hold this much before DuckDB spills to disk.
@@ -64,8 +64,18 @@ class Workspace:
             spill.mkdir(parents=True, exist_ok=True)
             self._db.execute("SET GLOBAL temp_directory = ?", [str(spill)])
         self._lock = threading.Lock()
-        if not read_only:
-            self._ensure_meta()
+        try:
+            if not read_only:
+                self._ensure_meta()
+        except duckdb.Error as exc:
+            self._db.close()
+            raise InputError(f"{self._file_name()}: cannot open the workspace file — it is damaged or "
+                             "not a workspace saved by KPI Explorer") from exc
+
+    def _file_name(self) -> str:
+        # Only the name: the folder is the server's business. (The app never shows this message
+        # for its own workspaces, whose file names hold their ids: it recovers instead.)
+        return self.path.name if self.path is not None else "in-memory workspace"
 
     _view_of: "Workspace | None" = None  # set on a read-only view sharing another's database
 

@@ -49,8 +49,9 @@ def open_or_recover(workspace_id: str) -> tuple[Workspace, str | None]:
     path = workspace_path(workspace_id)
     try:
         return Workspace(path), None
-    except InputError:
-        if not path.exists():
+    except InputError as exc:
+        # A lock held by another process (a cron `check`, a second server) is not damage.
+        if not path.exists() or "lock" in str(exc.__cause__ or "").lower():
             raise
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     aside = path.with_name(f"{path.stem}.damaged-{stamp}.duckdb")
@@ -58,9 +59,9 @@ def open_or_recover(workspace_id: str) -> tuple[Workspace, str | None]:
     wal = path.with_name(path.name + ".wal")
     if wal.exists():
         os.replace(wal, aside.with_name(aside.name + ".wal"))
-    return Workspace(path), (f"This workspace's file could not be read, so it was kept aside as {aside.name} "
-                             "and you have a fresh, empty workspace. Load your data again, or ask the "
-                             "administrator to look at the saved file.")
+    return Workspace(path), ("This workspace's file could not be read, so it was kept aside on the server "
+                             f"(saved {stamp}) and you have a fresh, empty workspace. Load your data again, "
+                             "or ask the administrator to look at the saved copy.")
 
 
 CORE = Path(__file__).resolve().parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kpi import analysis, store
+from kpi import analysis, export, store
 from kpi.catalog import CATALOG
 from kpi.errors import KpiError
 from kpi.goals import period_end, period_start
@@ -46,12 +46,19 @@ with top_left:
     st.caption(f"{len(statuses)} target{'s' if len(statuses) != 1 else ''}"
                + (f" · {alerts} alert{'s' if alerts != 1 else ''}" if alerts else "")
                + f" · {v.grain}ly values as of {as_of:%d %b %Y}")
+# The stakeholder view is part of a shared link: ?view=Team opens the team's view.
+if "scorecard_mode" not in st.session_state and st.query_params.get("view") in cards.MODES:
+    st.session_state["scorecard_mode"] = st.query_params["view"]
 with top_right:
     mode = st.segmented_control(
         "View for", cards.MODES, default="Executive", key="scorecard_mode", required=True,
         help="Executive: status and headline numbers only. Team: everything — changes on a year "
              "before, progress, projection, the run-rate still needed and data-quality notes.")
 mode = mode or "Executive"
+if mode == "Executive":
+    st.query_params.pop("view", None)
+elif st.query_params.get("view") != mode:
+    st.query_params["view"] = mode
 
 if not saved:
     st.info("This is a starting set picked from your data: one or two KPIs for each part of the "
@@ -80,6 +87,22 @@ card_list = cards.build_cards(kpis, frame, statuses, grain=v.grain, as_of=as_of,
                               warnings=components.kpi_data_warnings(ws) if mode == "Team" else None,
                               targets=store.load_goals(ws).targets)
 cards.attention_list(card_list)
+
+# Exports for stakeholders (viewers too): the same numbers as the cards' targets and the CLI.
+report = export.report_rows(kpis, statuses, frame, grain=v.grain, ws=ws)
+stamp = f"{as_of:%Y-%m-%d}"
+csv_col, html_col, md_col = st.columns(3)
+csv_col.download_button("Download CSV", export.scorecard_csv(report).encode("utf-8"), f"scorecard-{stamp}.csv",
+                        "text/csv", key="scorecard_download_csv", icon=":material/download:", width="stretch",
+                        help="One line per KPI: value, change, target, status — for a spreadsheet.")
+html_col.download_button("Download report (HTML)", export.scorecard_html(report, statuses, as_of=as_of).encode("utf-8"),
+                         f"scorecard-{stamp}.html", "text/html", key="scorecard_download_html",
+                         icon=":material/description:", width="stretch",
+                         help="A one-page report to attach to an e-mail or print.")
+md_col.download_button("Download digest (Markdown)", export.scorecard_digest(statuses, as_of).encode("utf-8"),
+                       f"scorecard-{stamp}.md", "text/markdown", key="scorecard_download_md",
+                       icon=":material/chat:", width="stretch",
+                       help="The targets as a table to paste into a chat or an e-mail.")
 
 columns_per_row = 3
 for perspective, ids in analysis.group_by_perspective(kpis):

@@ -234,16 +234,24 @@ with tabs[0]:
                         notes = store.load_annotations(ws)
                         notes.append({"date": day.isoformat(), "text": text.strip(),
                                       "kpi": focus if scope == "This KPI" else None})
-                        store.save_annotations(ws, notes)
-                        st.rerun()
+                        try:
+                            store.save_annotations(ws, notes)
+                        except KpiError as exc:
+                            st.warning(str(exc))
+                        else:
+                            st.rerun()
                 saved = store.load_annotations(ws)
                 for i, note in enumerate(saved):
                     n1, n2 = st.columns([5, 1], vertical_alignment="center")
                     where = kpi_name(note["kpi"]) if note.get("kpi") else "every KPI"
                     n1.text(f"{note.get('date')} — {note.get('text', '')} ({where})")
-                    if n2.button("Delete", key=f"trends_note_del_{i}"):
-                        store.save_annotations(ws, saved[:i] + saved[i + 1:])
-                        st.rerun()
+                    if n2.button("Delete", key=f"trends_note_del_{i}", disabled=session.is_viewer()):
+                        try:
+                            store.save_annotations(ws, saved[:i] + saved[i + 1:])
+                        except KpiError as exc:
+                            st.warning(str(exc))
+                        else:
+                            st.rerun()
 
 # =============================================================================================
 with tabs[1]:

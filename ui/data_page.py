@@ -552,7 +552,7 @@ def delete_dataset_control(ws: Workspace, dataset: str) -> None:
     """Delete a dataset after an explicit confirmation."""
     if st.session_state.get(K_DELETE) != dataset:
         if st.button(f"Delete {dataset}…", key=f"delete_{dataset}", icon=":material/delete:",
-                     help="Remove this dataset from the workspace. You will be asked to confirm."):
+                     disabled=ws.read_only, help="Remove this dataset from the workspace. You will be asked to confirm."):
             st.session_state[K_DELETE] = dataset
             st.rerun()
         return

@@ -1,0 +1,161 @@
+"""Many users at once: one app server, 8 browser sessions driven concurrently (async Playwright,
+one browser, asyncio.gather), each on its own new workspace. Each uploads its own payments file
+(its own customer ids, row count and last date), loads it, reads the Data page and its coverage,
+then opens its workspace link again. No session sees an error or another session's data, and each
+workspace file holds exactly its own user's ids.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from conftest import CHROMIUM_ARGS, _need_browser
+
+from kpi.catalog import CATALOG
+from kpi.workspace import Workspace
+
+USERS = int(os.environ.get("KPI_BROWSER_USERS", "8"))   # 1 gives a baseline for the timings
+TIMEOUT = 90_000   # ms: 8 sessions share 2 cores with the server
+
+
+def payments_for(user: int) -> tuple[str, list[str]]:
+    rows = 3 + user                       # user 0: 3 rows ... user 7: 10 rows, last day Jan 3 ... Jan 10
+    ids = [f"U{user}-C{j}" for j in range(rows)]
+    lines = [f"{cid},2025-01-{j + 1:02d},{100 * (user + 1) + j}" for j, cid in enumerate(ids)]
+    return "customer_id,date,amount\n" + "\n".join(lines) + "\n", ids
+
+
+async def wait_for_app(page) -> None:
+    await page.wait_for_selector("[data-testid='stApp']", timeout=TIMEOUT)
+    await page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') || "
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=TIMEOUT)
+    await page.wait_for_timeout(300)
+
+
+async def metric_value(page, label: str) -> str:
+    card = page.get_by_test_id("stMetric").filter(has_text=label).first
+    return (await card.get_by_test_id("stMetricValue").inner_text()).strip()
+
+
+async def no_exception(page, user: int, step: str) -> None:
+    count = await page.get_by_test_id("stException").count()
+    assert count == 0, f"user {user}, {step}: {await page.get_by_test_id('stException').first.inner_text()}"
+
+
+async def one_user(browser, url: str, user: int, folder: Path, timings: dict) -> dict:
+    text, ids = payments_for(user)
+    csv = folder / f"payments_user{user}.csv"
+    csv.write_text(text, encoding="utf-8")
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT)
+
+    async def step(name: str, action):
+        started = time.perf_counter()
+        await action()
+        timings.setdefault(name, []).append(time.perf_counter() - started)
+        await no_exception(page, user, name)
+
+    async def first_load():
+        await page.goto(url)
+        await wait_for_app(page)
+
+    async def upload():
+        await page.get_by_role("button", name="Upload files").click()
+        await page.get_by_text("Drop your exports here").wait_for()
+        await page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
+        await page.get_by_text("Recognised as").wait_for()
+        await page.get_by_role("button", name="Load into payments").wait_for()
+        await wait_for_app(page)
+
+    async def load():
+        await page.get_by_role("button", name="Load into payments").click()
+        await page.get_by_text("Loaded as").wait_for()
+        await wait_for_app(page)
+
+    async def coverage():
+        await page.get_by_role("tab").filter(has_text="KPI coverage").first.click()
+        await page.get_by_role("tabpanel").filter(has_text="What to add next").first.wait_for()
+
+    async def reopen():
+        await page.goto(f"{url}/data?ws={wid}")
+        await wait_for_app(page)
+        await page.get_by_test_id("stMetric").filter(has_text="Rows stored").first.wait_for()
+
+    try:
+        await step("open the app", first_load)
+        await step("upload and preview", upload)
+        await step("load", load)
+        wid = parse_qs(urlparse(page.url).query).get("ws", [None])[0]
+        assert wid, f"user {user}: no ws in {page.url}"
+        seen = {"rows": await metric_value(page, "Rows stored"), "as_of": await metric_value(page, "Data as of")}
+        await step("KPI coverage tab", coverage)
+        seen["coverage"] = await page.get_by_role("tabpanel").filter(has_text="What to add next").first.inner_text()
+        await step("reopen the Data page by its link", reopen)
+        seen["rows_again"] = await metric_value(page, "Rows stored")
+        seen["sidebar"] = await page.get_by_test_id("stSidebar").inner_text()
+        seen["body"] = await page.get_by_test_id("stMain").inner_text()
+        seen.update(wid=wid, ids=ids)
+        return seen
+    except Exception:
+        await page.screenshot(path=str(folder / f"FAILED-user{user}.png"), full_page=True)
+        raise
+    finally:
+        await context.close()
+
+
+async def all_users(url: str, folder: Path, timings: dict) -> list:
+    from playwright.async_api import async_playwright
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=_need_browser(), args=CHROMIUM_ARGS)
+        try:
+            return await asyncio.gather(*(one_user(browser, url, u, folder, timings) for u in range(USERS)),
+                                        return_exceptions=True)
+        finally:
+            await browser.close()
+
+
+def workspace_ids(home: Path, wid: str) -> list[str]:
+    """The customer ids in a session's workspace file, read from a copy (the server holds the file)."""
+    src = home / "workspaces" / f"{wid}.duckdb"
+    copy = home / f"copy-{wid}.duckdb"
+    shutil.copyfile(src, copy)
+    if Path(str(src) + ".wal").exists():
+        shutil.copyfile(str(src) + ".wal", str(copy) + ".wal")
+    with Workspace(copy, read_only=True) as ws:
+        return sorted(r[0] for r in ws.rows("SELECT customer_id FROM payments"))
+
+
+def test_many_users_at_once_each_see_only_their_own_data(app_server, tmp_path):
+    timings: dict[str, list[float]] = {}
+    started = time.perf_counter()
+    results = asyncio.run(all_users(app_server.url, tmp_path, timings))
+    wall = time.perf_counter() - started
+    failures = [(u, r) for u, r in enumerate(results) if isinstance(r, BaseException)]
+    assert not failures, "; ".join(f"user {u}: {type(r).__name__}: {r}" for u, r in failures)
+
+    assert len({r["wid"] for r in results}) == USERS          # 8 different workspaces
+    for user, seen in enumerate(results):
+        rows = 3 + user
+        assert seen["rows"] == seen["rows_again"] == str(rows), (user, seen["rows"], seen["rows_again"])
+        assert seen["as_of"] == f"{rows:02d} Jan 2025", (user, seen["as_of"])
+        assert f"Data as of {rows:02d} Jan 2025" in seen["sidebar"]
+        assert re.search(rf"Your data can compute \d+ of {len(CATALOG)} KPIs", seen["coverage"])
+        others = [f"U{o}-C" for o in range(USERS) if o != user]
+        assert not any(o in seen["body"] or o in seen["sidebar"] for o in others)
+        assert workspace_ids(app_server.home, seen["wid"]) == sorted(seen["ids"])
+
+    per_step = {k: (statistics.median(v), max(v)) for k, v in timings.items()}
+    lines = "\n".join(f"  {k:34s} median {m:5.1f} s   slowest {x:5.1f} s" for k, (m, x) in per_step.items())
+    print(f"\n{USERS} concurrent sessions, {wall:.0f} s in all; time per step ({USERS} users at once):\n{lines}")
+    (tmp_path / "timings.txt").write_text(lines)
+    assert wall < 240

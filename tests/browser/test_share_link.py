@@ -1,0 +1,95 @@
+"""A real browser: the owner presses Share on the Scorecard and makes a view-only link; a stakeholder
+opens it in a fresh browser context and sees the same page with the same numbers, marked View only,
+without a working upload. Screenshots: share-popover.png, share-viewer.png."""
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+
+import pytest
+
+from conftest import screenshot, wait_for_app
+from kpi import store
+from kpi.goals import GoalsDoc, Target
+from kpi.workspace import Workspace
+from kpi.workspaces import load_sample, new_workspace_id
+
+GOALS = GoalsDoc(targets=[
+    Target("mrr", 450000, date(2027, 3, 31), baseline=300000, baseline_date=date(2026, 3, 31)),
+    Target("nps", 40, date(2027, 3, 31), baseline=25, baseline_date=date(2026, 3, 31)),
+])
+
+
+@pytest.fixture(scope="module")
+def workspace_id(app_server, tmp_path_factory) -> str:
+    sample = tmp_path_factory.getbasetemp() / "share_sample.duckdb"
+    if not sample.exists():
+        partial = sample.with_suffix(".loading")
+        with Workspace(partial) as ws:
+            load_sample(ws)
+        partial.rename(sample)
+    wid = new_workspace_id()
+    target = app_server.home / "workspaces" / f"{wid}.duckdb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sample, target)
+    with Workspace(target) as ws:
+        store.save_goals(ws, GOALS)
+    return wid
+
+
+def settle(page) -> None:
+    wait_for_app(page)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')", timeout=120_000)
+    wait_for_app(page)
+
+
+def metric_values(page) -> list[str]:
+    page.get_by_test_id("stMetricValue").nth(3).wait_for(timeout=120_000)
+    settle(page)
+    return page.get_by_test_id("stMetricValue").all_inner_texts()
+
+
+def test_a_view_only_link_shows_the_same_scorecard_read_only(app_server, workspace_id, page, browser):
+    page.goto(f"{app_server.url}/?ws={workspace_id}&grain=quarter")
+    page.get_by_text("Loaded data").wait_for(timeout=120_000)
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Scorecard").click()
+    page.get_by_role("heading", name="Scorecard").wait_for(timeout=120_000)
+    settle(page)
+    owner_numbers = metric_values(page)
+    assert len(owner_numbers) >= 4
+    assert "grain=quarter" in page.url
+
+    page.get_by_test_id("stPopover").get_by_role("button", name=re.compile("Share")).click()
+    page.get_by_role("button", name="Create a view-only link").click()
+    code = page.get_by_test_id("stCode").first
+    code.wait_for()
+    link = code.inner_text().strip()
+    screenshot(page, "share-popover")
+    assert link.startswith(f"{app_server.url}/scorecard?") and "share=" in link, link
+    assert "grain=quarter" in link and workspace_id not in link
+
+    stakeholder = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        viewer = stakeholder.new_page()
+        viewer.set_default_timeout(30_000)
+        viewer.goto(link)
+        viewer.get_by_text("View only").first.wait_for(timeout=120_000)
+        viewer.get_by_role("heading", name="Scorecard").wait_for(timeout=120_000)
+        settle(viewer)
+        assert metric_values(viewer) == owner_numbers
+        assert workspace_id not in viewer.url
+        assert not viewer.get_by_test_id("stException").count()
+        assert not viewer.get_by_role("button", name="Create a view-only link").count()
+        assert viewer.get_by_role("button", name="Download CSV").count() == 1
+        screenshot(viewer, "share-viewer")
+
+        viewer.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"Data$")).click()
+        viewer.get_by_role("heading", name="Your data").wait_for(timeout=120_000)
+        settle(viewer)
+        assert viewer.get_by_text("You opened a view-only link").first.is_visible()
+        dropzone = viewer.get_by_test_id("stFileUploaderDropzoneInput")
+        assert dropzone.count() == 0 or dropzone.is_disabled()
+        assert not viewer.get_by_test_id("stException").count()
+    finally:
+        stakeholder.close()

@@ -1,0 +1,144 @@
+"""Sharing a view: the sidebar's Share popover, the view state kept in the URL, the alerts banner.
+
+A copied URL reopens the same view: the page is the URL path, and the sidebar's grain, breakdown
+and date range are the parameters ``grain``, ``segment``, ``start`` and ``end`` (Trends adds
+``kpi``, the Scorecard ``view``). Share links are those URLs plus ``share=<token>``
+(``kpi/access.py``); the workspace id (``ws``) is never part of them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from typing import Iterable
+
+import streamlit as st
+
+from kpi import access
+from kpi.compute import GRAINS
+from kpi.errors import KpiError
+from kpi.scorecard import kpi_label, needs_attention
+from ui import session
+from ui.data_page import plain
+
+VIEW_PARAMS = ("grain", "segment", "start", "end")
+DEFAULT_GRAIN = "month"
+ROLE_WORDS = {"editor": "Can edit", "viewer": "View only"}
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def view_from_url(as_of: dt.date | None) -> dict:
+    """The view the URL named when the session began: the sidebar widgets' starting values.
+
+    Read once per session (the sidebar's page links drop the parameters). Values that cannot
+    apply (an unknown grain, a date after the data) are ignored, not errors. The grain and dates
+    go in as the widgets' defaults, not through Session State: a date_input whose value was set
+    through Session State came back empty on the next rerun in a browser (Streamlit 1.67).
+    """
+    if "_url_view" in st.session_state:
+        return st.session_state["_url_view"]
+    q = st.query_params
+    wanted = {"grain": q.get("grain") if q.get("grain") in GRAINS else None}
+    for key in ("start", "end"):
+        day = _date(q.get(key))
+        wanted[key] = day if day is not None and as_of is not None and day <= as_of else None
+    if q.get("segment") and "segment" not in st.session_state:
+        st.session_state["segment"] = q["segment"]  # the sidebar drops a column this workspace lacks
+    st.session_state["_url_view"] = wanted
+    return wanted
+
+
+def view_to_url() -> None:
+    """After the sidebar's widgets: the URL names the view on screen (defaults are left out)."""
+    s = st.session_state
+    wanted = {"grain": s.get("grain") if s.get("grain", DEFAULT_GRAIN) != DEFAULT_GRAIN else None,
+              "segment": s.get("segment") or None,
+              "start": s["start"].isoformat() if s.get("start") else None,
+              "end": s["end"].isoformat() if s.get("end") else None}
+    for key, value in wanted.items():
+        if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def app_base_url(page_paths: Iterable[str] = ()) -> str:
+    """The app's own URL (scheme, host, path prefix behind a proxy) without any page's path.
+
+    ``st.context.url`` sometimes ends with the page the session first opened, sometimes not.
+    """
+    parts = urllib.parse.urlsplit(st.context.url or "")
+    path = parts.path.rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    if last and last in set(page_paths):
+        path = path[: -len(last)].rstrip("/")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def share_url(token: str, page_path: str, page_paths: Iterable[str] = ()) -> str:
+    """This view's URL with ``share=<token>`` in place of the workspace id."""
+    base = app_base_url(page_paths)
+    params = {k: v for k, v in st.query_params.to_dict().items()
+              if k not in (session.WS_PARAM, session.SHARE_PARAM)}
+    params[session.SHARE_PARAM] = token
+    return f"{base}/{page_path}?{urllib.parse.urlencode(params)}"
+
+
+def share_popover(ws, page_path: str, page_paths: Iterable[str] = ()) -> None:
+    """The sidebar's Share control: make an editor or view-only link, list and revoke links."""
+    if session.is_viewer():  # app.py shows the "View only" badge at the top of the sidebar
+        st.caption("You opened a view-only link: you can look and download, not change anything.")
+        return
+    wid = session.workspace_id()
+    with st.popover("Share", icon=":material/share:", width="stretch"):
+        st.markdown("**Share this view**")
+        st.caption("A link opens this page with the same grain, breakdown and dates. Anyone with the "
+                   "link gets in: send it only to the people it is for.")
+        made = st.session_state.setdefault("share_links", {})
+        for share_role, label in (("viewer", "Create a view-only link"), ("editor", "Create an editor link")):
+            if st.button(label, key=f"share_make_{share_role}", width="stretch"):
+                try:
+                    made[share_role] = access.create_share(wid, share_role)
+                except KpiError as exc:
+                    session.show_error(exc)
+            if share_role in made:
+                st.caption(ROLE_WORDS[share_role])
+                st.code(share_url(made[share_role], page_path, page_paths), language=None, wrap_lines=True)
+        live = access.shares_of(wid)
+        if live:
+            st.markdown("**Links that work now**")
+        for share in live:
+            text, button = st.columns([3, 2], vertical_alignment="center")
+            text.caption(f"{ROLE_WORDS.get(share.role, share.role)} · made {share.created[:16].replace('T', ' ')} UTC")
+            if button.button("Revoke", key=f"share_revoke_{share.id}"):
+                access.revoke_share(wid, share.id)
+                for r, token in list(made.items()):
+                    if not _live(token):
+                        made.pop(r)
+                st.rerun()
+
+
+def _live(token: str) -> bool:
+    try:
+        access.resolve(token)
+        return True
+    except KpiError:
+        return False
+
+
+def alerts_banner(ws, statuses) -> None:
+    """One line on every page naming the targets that are off track, missed or raise an alert."""
+    flagged = needs_attention(statuses)
+    if not flagged:
+        return
+    # Custom KPI names are user text: shown literally, never as markdown (links, images).
+    names = ", ".join(plain(kpi_label(s.kpi, ws).name) + (" (alert)" if s.alert else f" ({s.label.lower()})")
+                      for s in flagged[:5])
+    more = f" and {len(flagged) - 5} more" if len(flagged) > 5 else ""
+    st.warning(f"Off target: {names}{more}. The Scorecard has the details.", icon=":material/notifications:")
