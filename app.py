@@ -109,6 +109,9 @@ if "--sample" in sys.argv and not ws.datasets() and not st.session_state.get("sa
     session.load_sample_data(ws)
 if st.session_state.pop("workspace_notice", None):
     st.toast("That workspace link was not found, so you have a new, empty workspace.")
+recovered = session.recovery_notice(session.workspace_id())
+if recovered:
+    st.warning(recovered, icon=":material/build:")
 welcome_first = not ws.datasets() and not st.session_state.get("welcome_done") and not session.is_viewer()
 try:
     if welcome_first:

@@ -8,6 +8,8 @@ import re
 import secrets
 from pathlib import Path
 
+import duckdb
+
 from . import derived
 from .errors import InputError
 from .workspace import DATASET_TABLE, Workspace, data_home, quote_ident
@@ -48,11 +50,18 @@ def open_or_recover(workspace_id: str) -> tuple[Workspace, str | None]:
     """
     path = workspace_path(workspace_id)
     try:
-        return Workspace(path), None
+        ws = Workspace(path)
     except InputError as exc:
         # A lock held by another process (a cron `check`, a second server) is not damage.
-        if not path.exists() or "lock" in str(exc.__cause__ or "").lower():
+        if not path.exists() or "could not set lock" in str(exc.__cause__ or "").lower():
             raise
+    else:
+        try:  # DuckDB reads blocks lazily: read the catalog and the datasets' sizes once now
+            for name in ws.datasets():
+                ws.row_count(name)
+            return ws, None
+        except duckdb.Error:
+            ws.close()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     aside = path.with_name(f"{path.stem}.damaged-{stamp}.duckdb")
     os.replace(path, aside)

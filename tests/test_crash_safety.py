@@ -199,11 +199,6 @@ def damage(path: Path, kind: str, tmp: Path) -> None:
     path.write_bytes(data[: len(data) // 3])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ui/session.workspace() calls _open(wid) with no try/except: a junk workspace file raises InputError "
-    "('cannot open the workspace file') and a truncated one a raw duckdb IOException on ws.datasets() in "
-    "app.py; either way the page shows a traceback (stException) on every run of that link, and no copy "
-    "of the workspace is kept aside to fall back to"))
 @pytest.mark.parametrize("kind", ["junk", "truncated"])
 def test_a_damaged_workspace_link_shows_a_message_not_a_traceback(tmp_path, kind):
     from streamlit.testing.v1 import AppTest

@@ -18,7 +18,7 @@ from kpi import access, catalog
 from kpi.compute import GRAINS, as_of_date, compute, segment_options
 from kpi.errors import KpiError
 from kpi.workspace import Workspace
-from kpi.workspaces import is_valid_id, new_workspace_id, open_workspace, workspace_exists
+from kpi.workspaces import open_or_recover, is_valid_id, new_workspace_id, open_workspace, workspace_exists
 
 WS_PARAM = "ws"
 SHARE_PARAM = "share"
@@ -27,7 +27,19 @@ SHARE_PARAM = "share"
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _open(workspace_id: str) -> Workspace:
     # One DuckDB database object per workspace file per server process; queries take cursors.
-    return open_workspace(workspace_id)
+    # A damaged file is kept aside and replaced by a fresh workspace: never a crash loop.
+    ws, note = open_or_recover(workspace_id)
+    if note:
+        _RECOVERED[workspace_id] = note
+    return ws
+
+
+_RECOVERED: dict[str, str] = {}
+
+
+def recovery_notice(workspace_id: str) -> str | None:
+    """What to tell the user once after their workspace file had to be replaced."""
+    return _RECOVERED.pop(workspace_id, None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

@@ -84,7 +84,7 @@ def open_app(page, url: str) -> None:
 
 def test_scorecard_to_trends(app_server, workspace_id, page, browser):
     open_app(page, f"{app_server.url}/?ws={workspace_id}")
-    page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"^\W*Scorecard$")).click()
+    page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"Scorecard$")).click()
     started = time.monotonic()
     page.get_by_text("Needs attention").wait_for(timeout=120_000)
     settle(page)
