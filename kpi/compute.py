@@ -38,11 +38,23 @@ def _primary_date_expr(dataset: str, prefix: str = "") -> str:
     return f"CAST({col} AS DATE)" if ds.column(ds.primary_date).type == "timestamp" else col
 
 
+def _dates_of(dataset: str, prepared: bool) -> tuple[str, str]:
+    """(table, date expression) to read a dataset's primary dates from: events' prepared user-days
+    hold exactly its dates in a fifth of the rows."""
+    if dataset == "events" and prepared:
+        return derived.USER_DAYS, "d"
+    return quote_ident(dataset), _primary_date_expr(dataset)
+
+
 def as_of_date(ws: Workspace, today: dt.date | None = None) -> dt.date | None:
     """The latest date, not after today, on which any loaded dataset has a row (kpis.md)."""
     today = today or dt.date.today()
-    parts = [f"SELECT max({_primary_date_expr(d)}) AS d FROM {quote_ident(d)} WHERE {_primary_date_expr(d)} <= ?"
-             for d in ws.datasets()]
+    with ws.cursor() as cur:
+        prepared = derived.available(cur)
+    parts = []
+    for d in ws.datasets():
+        table, expr = _dates_of(d, prepared)
+        parts.append(f"SELECT max({expr}) AS d FROM {table} WHERE {expr} <= ?")
     if not parts:
         return None
     found = ws.rows(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)}) t", [today] * len(parts))[0][0]
@@ -585,7 +597,7 @@ class Run:
         return f"SELECT seg FROM {table}"
 
     # -- temp tables ----------------------------------------------------------------------
-    def make_base_views(self) -> None:
+    def make_base_views(self, materialise: set[str] = frozenset()) -> None:
         a = self.lit_date(self.as_of)
         for ds in self.loaded:
             if ds == "kpi_values":
@@ -613,7 +625,7 @@ class Run:
             if ds == "defects":
                 cols = canon.replace('x."stage"', f"{_stage_sql().replace('stage', 'x.stage')} AS stage")
             # customers is deduplicated by a window: do it once, not in every KPI that reads it
-            kind = "TABLE" if ds == "customers" else "VIEW"
+            kind = "TABLE" if ds == "customers" and ds in materialise else "VIEW"
             self.exec(f"CREATE OR REPLACE TEMP {kind} {quote_ident('_b_' + ds)} AS "
                       f"SELECT {cols}{extra}, {seg_sel} AS seg FROM {source} x {seg_join} "
                       f"WHERE {' AND '.join(where)}")
@@ -858,17 +870,18 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
     frames, notes = [], []
     with ws.cursor() as cur:
         run = Run(ws, cur, grain, as_of, segment, loaded)
-        run.first_event = (cur.execute("SELECT min(CAST(\"timestamp\" AS DATE)) FROM events WHERE CAST(\"timestamp\" AS DATE) <= ?",
-                                       [as_of]).fetchall()[0][0] if "events" in loaded else None)
+        prepared = derived.available(cur)
         firsts = {}
         for ds in loaded:
-            firsts[ds] = cur.execute(f"SELECT min({_primary_date_expr(ds)}) FROM {quote_ident(ds)} "
-                                     f"WHERE {_primary_date_expr(ds)} <= ?", [as_of]).fetchall()[0][0]
+            table, expr = _dates_of(ds, prepared)
+            firsts[ds] = cur.execute(f"SELECT min({expr}) FROM {table} WHERE {expr} <= ?", [as_of]).fetchall()[0][0]
+        run.first_event = firsts.get("events")
         earliest = min((d for d in firsts.values() if d is not None), default=None)
         if earliest is None:
             return _empty_frame()
         run.make_periods(earliest)
-        run.make_base_views()
+        counted = {o for k in ids if k in REGISTRY for c in REGISTRY[k].counts for o in c.split("|")}
+        run.make_base_views(materialise=counted)
         for k in ids:
             computable = k in catalog.CATALOG and available[k].computable
             if computable:

@@ -28,16 +28,18 @@ MIN_CONFIDENCE = 0.5      # below this no dataset is said to fit
 # --- value shapes -------------------------------------------------------------------------
 # How a sample value is recognised as a date or a number (ingest tells the forms apart with cheaper
 # string tests in SQL, and converts them; these patterns only judge a header's sample).
-_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
-_ZONE = r"(?:\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))"
-_CLOCK = r"(?: \d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)"
+_AMPM = r"(?:\s?[AaPp]\.?[Mm]\.?)?"
+_TIME = rf"(?:[T ]\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?{_AMPM})"
+# a zone after the time: Z, an offset, or a name such as UTC, GMT+2, PST or CEST (ZONE_ABBREVIATIONS)
+_ZONE = r"(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?)|\s+[A-Za-z]{2,5}(?:[+-]\d{1,2}(?::?\d{2})?)?)"
+_CLOCK = rf"(?:,? \d{{1,2}}:\d{{2}}(?::\d{{2}})?{_AMPM})"
 DATE_FORMS = {
     "iso": rf"^\d{{4}}-\d{{1,2}}-\d{{1,2}}(?:{_TIME}{_ZONE}?)?$",
-    "ymd_slash": rf"^\d{{4}}/\d{{1,2}}/\d{{1,2}}{_TIME}?$",
-    "slash": rf"^\d{{1,2}}/\d{{1,2}}/(?:\d{{4}}|\d{{2}}){_CLOCK}?$",
-    "dot": rf"^\d{{1,2}}\.\d{{1,2}}\.(?:\d{{4}}|\d{{2}}){_CLOCK}?$",
+    "ymd_slash": rf"^\d{{4}}/\d{{1,2}}/\d{{1,2}}(?:{_TIME}{_ZONE}?)?$",
+    "slash": rf"^\d{{1,2}}/\d{{1,2}}/(?:\d{{4}}|\d{{2}})(?:{_CLOCK}{_ZONE}?)?$",
+    "dot": rf"^\d{{1,2}}\.\d{{1,2}}\.(?:\d{{4}}|\d{{2}})(?:{_CLOCK}{_ZONE}?)?$",
     "named": (r"^(?:\d{1,2}[-/ ][A-Za-z]{3,9}\.?[-/ ]\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})"
-              + _CLOCK + "?$"),
+              + rf"(?:{_CLOCK}{_ZONE}?)?$"),
     "epoch": r"^\d{9,19}(?:\.\d+)?$",
     "compact": r"^(?:19|20)\d{6}$",
 }
@@ -48,8 +50,19 @@ NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 COMMA_DECIMAL_EVIDENCE = r",\d{1,2}\D*$|,\d{4,}\D*$|\.\d{3},"
 DOT_DECIMAL_EVIDENCE = r"\.\d{1,2}\D*$|\.\d{4,}\D*$|,\d{3}\."
 
-TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0", "on", "pass", "passed")
-FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0", "off", "fail", "failed")
+# Booleans as tools and spreadsheets write them (compared lower-cased, trimmed).
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0", "on", "pass", "passed", "checked", "enabled", "x", "✓", "✔",
+              "ja", "oui", "si", "sí", "wahr", "vrai")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0", "off", "fail", "failed", "unchecked", "disabled", "✗", "✘",
+               "nein", "non", "falsch", "faux")
+# Time-zone names that exports write after a time, and their offsets from UTC in minutes. Names
+# that mean several zones (IST: India, Ireland, Israel) are left out; CST is North America's.
+ZONE_ABBREVIATIONS = {
+    "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120, "MET": 60, "MEST": 120,
+    "EET": 120, "EEST": 180, "MSK": 180, "EST": -300, "EDT": -240, "CST": -360, "CDT": -300, "MST": -420,
+    "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480, "HST": -600, "AST": -240, "ADT": -180,
+    "NST": -210, "NDT": -150, "JST": 540, "KST": 540, "HKT": 480, "SGT": 480, "AWST": 480, "ACST": 570,
+    "ACDT": 630, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780, "BRT": -180, "ART": -180}
 # Empty-looking markers that database and notebook exports write for a missing typed value.
 NULL_MARKERS = ("null", "NULL", "Null", r"\N", "None", "NaN", "nan", "--")
 
@@ -63,27 +76,47 @@ BILLING_PERIODS = {
 }
 DEFECT_STAGES = {
     "pre_release": ("prerelease", "staging", "stage", "test", "testing", "qa", "dev", "development",
-                    "uat", "internal", "beforerelease", "preprod", "preproduction"),
-    "production": ("production", "prod", "live", "customer", "field", "postrelease", "afterrelease"),
+                    "uat", "internal", "beforerelease", "preprod", "preproduction", "foundinqa", "foundintesting"),
+    "production": ("production", "prod", "live", "customer", "field", "postrelease", "afterrelease",
+                   "customerreported", "reportedbycustomer", "foundinproduction", "foundinprod", "escaped"),
 }
 
 # Subscriptions may bring the amount per billing period instead of a monthly amount: these inputs
 # stand in for ``mrr``, which is then derived (datasets.md).
+# Other inputs that an export profile (kpi/exports.py) or the user maps, and from which ingest
+# derives a canonical value: refunds held in their own column become negative payment rows; a
+# first response written as a duration after creation becomes first_response_at. They are never
+# guessed from a header alone (no synonyms): a profile or the user names them.
 DERIVED_INPUTS = {
     "subscriptions": (
         Column("amount", "number", synonyms=("amount", "price", "plan_amount", "unit_amount", "recurring_amount",
-                                             "amount_per_period", "plan_price")),
-        Column("quantity", "int", synonyms=("quantity", "qty", "seats", "units", "licenses")),
+                                             "amount_per_period", "plan_price", "plan_unit_price", "unit_price")),
+        Column("quantity", "int", synonyms=("quantity", "qty", "seats", "units", "licenses", "plan_quantity")),
+    ),
+    "payments": (
+        Column("refund_amount", "number", description="amount refunded of this payment (a negative row is added)"),
+        Column("refund_date", "date", description="when the refund was made (default: the payment's date)"),
+    ),
+    "tickets": (
+        Column("first_response_minutes", "number", description="minutes from creation to the first response"),
+        Column("first_response_hours", "number", description="hours from creation to the first response"),
+        Column("first_response_seconds", "number", description="seconds from creation to the first response"),
     ),
 }
+# Money columns: what the "cents or units" question scales.
+MONEY_COLUMNS = {"subscriptions": ("mrr", "amount"), "payments": ("amount", "refund_amount"),
+                 "marketing": ("spend",), "tickets": ("cost",)}
 PER_PERIOD_AMOUNT = {normalise_name(s) for s in DERIVED_INPUTS["subscriptions"][0].synonyms}
 DERIVED_MRR = "amount / billing period"
 
 # Headers that name no column but say what it holds (survey tools use the question as header).
 PHRASE_HINTS = {
-    ("surveys", "score"): ("how likely", "recommend", "nps", "net promoter"),
+    ("surveys", "score"): ("how likely", "recommend", "nps", "net promoter", "likely are you", "would you refer",
+                           "on a scale of 0", "0-10", "0 to 10"),
 }
 _TYPE_WORDS = {"date", "at", "time", "timestamp", "datetime", "on", "utc", "gmt", "dt", "local"}
+# Units after a money column's name ('amount_cents', 'cost_micros', 'Spend USD'): the column is still the amount.
+_UNIT_WORDS = {"cents", "cent", "micros", "minor", "in", "usd", "eur", "gbp", "chf", "cad", "aud", "jpy"}
 
 
 # --- the file's layout --------------------------------------------------------------------
@@ -102,6 +135,7 @@ class FileLayout:
     compression: str | None = None  # "gzip" or None
     footer_rows: int = 0            # trailing summary rows ("Total: ...") left out
     types: tuple[str, ...] = ()     # DuckDB types of a Parquet file's columns
+    header_rows: int = 1            # survey tools write a second header row (the answer options)
 
     @property
     def duckdb_encoding(self) -> str:
@@ -157,13 +191,59 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
         raise InputError.at(file=name, problem="this is not a text file",
                             hint="load a CSV (or Parquet) export of the table")
     text = _decode_head(first, enc, complete=len(first) < HEAD_BYTES)
-    delimiter, header_rec, _rows = _find_header(text, name)
+    delimiter, header_rec, rows = _find_header(text, name)
     header = tuple(header_rec[1])
+    last_header_line, header_rows = header_rec[2], 1
+    if rows and _is_second_header(header, rows[0][1], rows[1:2]):
+        header = _merge_headers(header, rows[0][1])
+        last_header_line, header_rows = rows[0][2], 2
     tail = _tail_text(p, enc, compression, text, len(first) < HEAD_BYTES)
     footer = _count_footer(tail, delimiter)
     return FileLayout(path=str(p), file_name=name, format="csv", columns=unique_names(header), header=header,
                       encoding=enc, delimiter=delimiter, header_line=header_rec[0],
-                      data_line=header_rec[2] + 1, compression=compression, footer_rows=footer)
+                      data_line=last_header_line + 1, compression=compression, footer_rows=footer,
+                      header_rows=header_rows)
+
+
+_ANSWER_LABELS = {"response", "openendedresponse", "openended", "answer", "other", "otherpleasespecify"}
+
+
+def _looks_like_value(cell: str) -> bool:
+    v = cell.strip()
+    return bool(_NUMBER_RE.match(clean_number(v).replace(",", ""))) or _date_form(v) is not None
+
+
+def _is_second_header(header: tuple[str, ...], row: list[str], after: list) -> bool:
+    """A survey tool's second header row (SurveyMonkey: 'Response', 'Open-Ended Response', or the
+    options of a multiple-choice question under it), not the first row of data: it leaves the
+    leading columns empty, holds no number or date, and the data below it does."""
+    if len(row) != len(header) or row[0].strip() or not any(c.strip() for c in row):
+        return False
+    if any(_looks_like_value(c) for c in row if c.strip()):
+        return False
+    labelled = any(normalise_name(c) in _ANSWER_LABELS for c in row)
+    continued = any(not h.strip() for h in header)   # a question spanning several columns
+    if not (labelled or continued):
+        return False
+    # the row after it is data: it has a value in the first column
+    return not after or bool(after[0][1] and after[0][1][0].strip())
+
+
+def _merge_headers(top: tuple[str, ...], sub: list[str]) -> tuple[str, ...]:
+    """One name per column: the question, and the option under it where the question spans columns."""
+    out, current = [], ""
+    for t, s in zip(top, sub):
+        t, s = t.strip(), s.strip()
+        if t:
+            current = t
+        base = t or (current if s else "")
+        if not s or normalise_name(s) in ("response", "openendedresponse", "answer"):
+            out.append(base)
+        elif base:
+            out.append(f"{base} - {s}")
+        else:
+            out.append(s)
+    return tuple(out)
 
 
 def _sniff_parquet(p: Path, name: str) -> FileLayout:
@@ -307,15 +387,17 @@ def unique_names(header: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 # --- reading ------------------------------------------------------------------------------
-def reader_sql(layout: FileLayout) -> tuple[str, list]:
+def reader_sql(layout: FileLayout, types: dict[int, str] | None = None) -> tuple[str, list]:
     """A DuckDB table expression reading the file with its columns named c0, c1, ... (so no header
-    text ever reaches the SQL); CSV columns are all VARCHAR. The path is a bound parameter."""
+    text ever reaches the SQL); CSV columns are VARCHAR unless ``types`` names another type for a
+    column (by position): the reader then refuses the file at the first value that does not fit.
+    The path is a bound parameter."""
     n = len(layout.columns)
     if layout.format == "parquet":
         from .workspace import quote_ident
         cols = ", ".join(f"{quote_ident(h)} AS c{i}" for i, h in enumerate(layout.header))
         return f"(SELECT {cols} FROM read_parquet(?))", [layout.path]
-    columns = {f"c{i}": "VARCHAR" for i in range(n)}
+    columns = {f"c{i}": (types or {}).get(i, "VARCHAR") for i in range(n)}
     sql = ("read_csv(?, columns = ?, header = false, skip = ?, delim = ?, quote = '\"', escape = '\"', "
            "auto_detect = false, encoding = ?, compression = ?, strict_mode = true)")
     return sql, [layout.path, columns, layout.data_line - 1, layout.delimiter, layout.duckdb_encoding,
@@ -360,6 +442,9 @@ class Detection:
     alternatives: list[Candidate]
     derived: dict[str, str] = field(default_factory=dict)
     file_name: str | None = None
+    tool: str | None = None          # the tool whose export this is (kpi/exports.py), when known
+    remembered: bool = False         # the user's earlier corrections for this header were used
+    notes: list[str] = field(default_factory=list)   # the tool's rules, in words ("failed payments ...")
 
 
 def dataset_from_file_name(file_name: str | None) -> str | None:
@@ -408,9 +493,10 @@ def _synonym_scores(col: Column) -> dict[str, float]:
     return out
 
 
-def _variants(header: str) -> list[tuple[str, float, bool]]:
-    """Decorated forms of a header: (normalised form, factor, only for date columns)."""
-    out: list[tuple[str, float, bool]] = []
+def _variants(header: str) -> list[tuple[str, float, bool | str]]:
+    """Decorated forms of a header: (normalised form, factor, only for date columns (True) or for
+    numbers ("number"))."""
+    out: list[tuple[str, float, bool | str]] = []
     h = str(header).strip()
     no_brackets = re.sub(r"\s*[\(\[][^\)\]]*[\)\]]\s*", " ", h).strip()
     candidates = {no_brackets}
@@ -431,6 +517,11 @@ def _variants(header: str) -> list[tuple[str, float, bool]]:
             tokens.pop(0)
         if tokens:
             out.append(("".join(tokens), 0.8, True))
+        units = re.findall(r"[a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", c).lower())
+        if len(units) > 1 and units[-1] in _UNIT_WORDS:
+            while len(units) > 1 and units[-1] in _UNIT_WORDS:
+                units.pop()
+            out.append(("".join(units), 0.85, "number"))
     return out
 
 
@@ -443,8 +534,10 @@ def name_score(header: str, col: Column, dataset: str) -> float:
     best = syn.get(light, 0.0)
     canon = normalise_name(col.name)
     syn_norm = {normalise_name(s): v for s, v in syn.items()}
-    for form, factor, date_only in _variants(header):
-        if date_only and col.type not in ("date", "timestamp"):
+    for form, factor, only in _variants(header):
+        if only is True and col.type not in ("date", "timestamp"):
+            continue
+        if only == "number" and col.type not in ("number", "int"):
             continue
         if form == canon:
             best = max(best, factor)
@@ -539,10 +632,11 @@ def _column_scores(columns: list[str], sample: pd.DataFrame | None, dataset: str
     return pairs
 
 
-def _assign(pairs, fixed: dict[str, str | None]) -> tuple[dict[str, str], dict[str, float]]:
+def _assign(pairs, fixed: dict[str, str | None], given_conf: dict[str, float] | None = None,
+            reserved: set[str] = frozenset()) -> tuple[dict[str, str], dict[str, float]]:
     mapping: dict[str, str] = {k: v for k, v in fixed.items() if v is not None}
-    conf: dict[str, float] = {k: 1.0 for k in mapping}
-    used = set(mapping.values())
+    conf: dict[str, float] = {k: (given_conf or {}).get(k, 1.0) for k in mapping}
+    used = set(mapping.values()) | set(reserved)
     for score, _ci, _si, canon, header in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
         if canon in fixed or canon in mapping or header in used:
             continue
@@ -552,11 +646,53 @@ def _assign(pairs, fixed: dict[str, str | None]) -> tuple[dict[str, str], dict[s
     return mapping, conf
 
 
-def _map_dataset(columns, sample, dataset, fixed):
+# A required column no header names may still be found by its values: the one column of dates,
+# the 0-10 answers of a question whose text is the header. Such a guess is never sure.
+VALUE_ONLY_CONFIDENCE = 0.5
+
+
+def _values(sample: pd.DataFrame | None, header: str) -> list | None:
+    if sample is None or header not in sample.columns:
+        return None
+    series = sample[header]
+    if isinstance(series, pd.DataFrame):
+        series = series.iloc[:, 0]
+    return series.tolist()
+
+
+def _value_only_candidates(columns, sample, dataset: str, col: Column, used: set[str]) -> list[str]:
+    out = []
+    for header in columns:
+        if header in used:
+            continue
+        values = _values(sample, header)
+        fit = value_fit(values, col, dataset) if values is not None else None
+        if fit is None or fit < 0.95:
+            continue
+        vals = [str(v).strip() for v in values if v is not None and str(v).strip() not in ("", "nan")]
+        if col.type in ("date", "timestamp"):
+            if any(_date_form(v) in ("epoch", "compact") for v in vals):
+                continue   # long numbers are ids as often as they are times
+        elif (dataset, col.name) == ("surveys", "score"):
+            if not all(re.fullmatch(r"\d{1,2}", v) and int(v) <= 10 for v in vals):
+                continue
+        elif col.type == "number":
+            if not any("." in v or "," in v for v in vals) or normalise_name(header).endswith("id"):
+                continue   # whole numbers alone say nothing: counts, ids, years
+        else:
+            continue
+        out.append(header)
+    return out
+
+
+def _map_dataset(columns, sample, dataset, fixed, given_conf=None, extra_derived=None):
     ds = DATASETS[dataset]
     extra_inputs = DERIVED_INPUTS.get(dataset, ())
+    inputs = {c.name for c in extra_inputs}
+    given_conf = dict(given_conf or {})
+    reserved = {v for k, v in fixed.items() if k in inputs and v}
     pairs = _column_scores(columns, sample, dataset, ds.columns)
-    mapping, conf = _assign(pairs, {k: v for k, v in fixed.items() if k in ds.column_names})
+    mapping, conf = _assign(pairs, {k: v for k, v in fixed.items() if k in ds.column_names}, given_conf, reserved)
     derived: dict[str, str] = {}
     if dataset == "subscriptions":
         # an amount per billing period stands in for mrr when the file says the period
@@ -565,23 +701,48 @@ def _map_dataset(columns, sample, dataset, fixed):
             if "mrr" not in fixed:
                 mapping.pop("mrr", None)
                 conf.pop("mrr", None)
-            mapping["amount"], conf["amount"] = fixed["amount"], 1.0
+            mapping["amount"], conf["amount"] = fixed["amount"], given_conf.get("amount", 1.0)
         elif src and "mrr" not in fixed and "billing_period" in mapping and normalise_name(src) in PER_PERIOD_AMOUNT:
             mapping["amount"] = mapping.pop("mrr")
             conf["amount"] = conf.pop("mrr")
+        elif not src and "mrr" not in fixed and "amount" not in fixed and "billing_period" in mapping:
+            # no monthly amount, but a price per period ('plan_unit_price') beside the period
+            used = set(mapping.values()) | set(reserved)
+            a_pairs = [p for p in _column_scores(columns, sample, dataset, extra_inputs[:1]) if p[4] not in used]
+            if a_pairs:
+                best = max(a_pairs, key=lambda p: p[0])
+                mapping["amount"], conf["amount"] = best[4], best[0]
         if "amount" in mapping and "mrr" not in mapping:
             derived["mrr"] = DERIVED_MRR
             used = set(mapping.values())
-            q_pairs = [p for p in _column_scores(columns, sample, dataset, extra_inputs[1:]) if p[4] not in used]
+            q_pairs = [p for p in _column_scores(columns, sample, dataset, extra_inputs[1:2]) if p[4] not in used]
             if "quantity" in fixed:
                 if fixed["quantity"]:
-                    mapping["quantity"], conf["quantity"] = fixed["quantity"], 1.0
+                    mapping["quantity"], conf["quantity"] = fixed["quantity"], given_conf.get("quantity", 1.0)
             elif q_pairs:
                 best = max(q_pairs, key=lambda p: p[0])
                 mapping["quantity"], conf["quantity"] = best[4], best[0]
+    # the other derived inputs are only ever mapped by a profile, the memory or the user
+    for name in inputs - {"amount", "quantity"}:
+        if fixed.get(name):
+            mapping[name], conf[name] = fixed[name], given_conf.get(name, 1.0)
+    for target, how in (extra_derived or {}).items():
+        if target not in mapping and target not in fixed:
+            derived[target] = how
+            conf.setdefault(target, given_conf.get(target, 1.0))
+    used = set(mapping.values())
+    for name in ds.required:
+        if name in mapping or name in derived or name in fixed or sample is None:
+            continue
+        found = _value_only_candidates(columns, sample, dataset, ds.column(name), used)
+        if found:
+            mapping[name] = found[0]
+            conf[name] = VALUE_ONLY_CONFIDENCE if len(found) == 1 else VALUE_ONLY_CONFIDENCE - 0.05
+            used.add(found[0])
     have = set(mapping) | set(derived)
     missing = [c for c in ds.required if c not in have]
-    req_conf = [conf.get(c, 0.0) if c in mapping else (conf.get("amount", 0.0) if c in derived else 0.0)
+    req_conf = [conf.get(c, 0.0) if c in mapping else
+                (conf.get("amount", 0.0) if c == "mrr" else conf.get(c, 0.0)) if c in derived else 0.0
                 for c in ds.required]
     base = sum(req_conf) / len(req_conf)
     optional = [c.name for c in ds.columns if not c.required]
@@ -593,37 +754,71 @@ def _map_dataset(columns, sample, dataset, fixed):
     return mapping, conf, derived, missing, base, opt
 
 
+PROFILE_CONFIDENCE = 0.97   # a column an export profile names (the user's own choices count 1.0)
+
+
 def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: str | None = None, *,
-           dataset: str | None = None, fixed: dict[str, str | None] | None = None) -> Detection:
+           dataset: str | None = None, fixed: dict[str, str | None] | None = None, ws=None,
+           remembered=None) -> Detection:
     """Guess the dataset and the mapping canonical column -> source header.
 
     ``dataset`` forces the dataset (the user picked it); ``fixed`` holds columns the user mapped
-    already (a value of None keeps that column unmapped); detection fills in the rest.
+    already (a value of None keeps that column unmapped); detection fills in the rest. With a
+    workspace ``ws`` (or a ``memory.Remembered``), what the user confirmed for this header before
+    comes first; a header an export profile knows (``kpi/exports.py``) maps as the profile says.
     """
+    from . import exports
+    from .memory import recall
     columns = list(columns)
     fixed = dict(fixed or {})
     if dataset is not None and dataset not in DATASETS:
         raise InputError(f"unknown dataset {dataset!r} — use one of: {', '.join(DATASETS)}")
+    if remembered is None and ws is not None:
+        remembered = recall(ws, columns)
+    if remembered is not None and dataset not in (None, remembered.dataset):
+        remembered = None
+    given_conf: dict[str, float] = {}
+    if remembered is not None:
+        fixed = {**remembered.mapping, **fixed}
+    profile = exports.match(columns, dataset or (remembered.dataset if remembered else None))
+    if profile is None:
+        profile = exports.generic_profile(columns, sample, file_name,
+                                          dataset or (remembered.dataset if remembered else None))
     named = dataset_from_file_name(file_name)
     hinted = _hinted_datasets(file_name)
     results = {}
     for name in ([dataset] if dataset else DATASETS):
-        mapping, conf, derived, missing, base, opt = _map_dataset(columns, sample, name, fixed)
-        if not mapping:
+        given, extra_derived, conf_in = fixed, None, given_conf
+        if profile is not None and name == profile.dataset:
+            taken = {v for v in fixed.values() if v}
+            from_profile = {k: v for k, v in exports.mapping_for(profile, columns).items()
+                            if k not in fixed and v not in taken}
+            given = {**from_profile, **fixed}
+            extra_derived = exports.derived_for(profile, columns)
+            conf_in = {k: PROFILE_CONFIDENCE for k in list(from_profile) + list(extra_derived)}
+        mapping, conf, derived, missing, base, opt = _map_dataset(columns, sample, name, given, conf_in,
+                                                                  extra_derived)
+        if not mapping and not derived:
             continue
         # a dataset that explains more of the file's columns is the likelier one
         coverage = len(mapping) / len(columns) if columns else 0.0
         rank = base + 0.15 * opt + 0.2 * coverage + (0.1 if name in hinted else 0.0)
+        if profile is not None and name == profile.dataset:
+            rank += 0.1   # the file looks like this dataset's exports (its bugs are marked, say)
         exact = all(conf.get(c) == 1.0 for c in DATASETS[name].required)
         results[name] = (rank, mapping, conf, derived, missing, base, exact)
     ranked = sorted(results.items(), key=lambda kv: (-(kv[1][0] if not kv[1][4] else kv[1][0] - 1),
                                                      list(DATASETS).index(kv[0])))
     alternatives = [Candidate(name, round(r[0], 3), list(r[4]), dict(r[1])) for name, r in ranked]
     chosen, confidence = None, 0.0
-    if dataset or named:
-        chosen = dataset or named
+    told = dataset or named or (remembered.dataset if remembered else None)
+    if (told is None and profile is not None and profile.family != "generic" and profile.dataset in results
+            and not results[profile.dataset][4]):
+        told = profile.dataset
+    if told:
+        chosen = told
         r = results.get(chosen)
-        confidence = round(r[5], 3) if r and not r[4] else 0.0
+        confidence = round(min(1.0, r[5]), 3) if r and not r[4] else 0.0
     else:
         complete = [(name, r) for name, r in ranked if not r[4]]
         if complete:
@@ -640,15 +835,19 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
         _, mapping, conf, derived, _, _, _ = results[chosen]
     else:
         mapping, conf, derived = {}, {}, {}
+    tool = profile.tool if profile is not None and chosen == profile.dataset else None
     return Detection(dataset=chosen, confidence=confidence, mapping=dict(mapping), column_confidence=dict(conf),
-                     alternatives=alternatives, derived=dict(derived), file_name=file_name)
+                     alternatives=alternatives, derived=dict(derived), file_name=file_name, tool=tool,
+                     remembered=remembered is not None and chosen == remembered.dataset,
+                     notes=exports.rule_notes(profile) if tool else [])
 
 
-def detect_file(path: str | Path, file_name: str | None = None) -> tuple[FileLayout, Detection]:
-    """Sniff a file, read a small sample and guess its dataset and mapping."""
+def detect_file(path: str | Path, file_name: str | None = None, *, ws=None) -> tuple[FileLayout, Detection]:
+    """Sniff a file, read a small sample and guess its dataset and mapping (with the workspace's
+    memory of earlier corrections when ``ws`` is given)."""
     layout = sniff(path, file_name=file_name)
     sample = read_sample(layout)
-    return layout, detect(list(layout.columns), sample, layout.file_name)
+    return layout, detect(list(layout.columns), sample, layout.file_name, ws=ws)
 
 
 def explain_no_match(detection: Detection, limit: int = 2) -> str:

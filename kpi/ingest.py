@@ -1,9 +1,15 @@
 """Load a file (or a folder of files) into the workspace as a typed dataset, all-or-nothing per file.
 
-DuckDB reads the file (every column as text), one SQL ``SELECT`` turns the mapped columns into
-their canonical names and types and keeps the rest as segment columns, and the dataset is swapped
-in inside one transaction. A value that cannot be converted rejects the whole file with a message
-that names the file, line, column and value; the workspace is then left exactly as it was.
+A clean file (ISO dates, plain numbers: what most tools and databases write) is read by DuckDB's
+typed CSV reader straight into the dataset, in one pass; the reader refuses any value it cannot
+read, and any row that is not complete, and the file then takes the validating path. That path
+reads every column as text, decides per column which date and number forms it uses, converts
+them in SQL, and finds the first value that cannot be converted: the file is rejected with a
+message that names the file, line, column and value. Either way the dataset is swapped in inside
+one transaction, and a rejected file leaves the workspace exactly as it was.
+
+What a tool's export needs (rows to leave out, values to derive) comes from its profile in
+``kpi/exports.py``; choices that change numbers are the ``answers`` to ``kpi/questions.py``.
 """
 from __future__ import annotations
 
@@ -16,10 +22,11 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
+from . import exports, memory
 from .datasets import DATASETS, SQL_TYPES, normalise_name
 from .detect import (BILLING_PERIODS, COMMA_DECIMAL_EVIDENCE, DEFECT_STAGES, DERIVED_INPUTS,
-                     DOT_DECIMAL_EVIDENCE, FALSE_WORDS, NULL_MARKERS, TRUE_WORDS, FileLayout, detect,
-                     explain_no_match, read_sample, reader_sql, sniff)
+                     DOT_DECIMAL_EVIDENCE, FALSE_WORDS, MONEY_COLUMNS, NULL_MARKERS, NUMBER, TRUE_WORDS,
+                     ZONE_ABBREVIATIONS, FileLayout, detect, explain_no_match, read_sample, reader_sql, sniff)
 from .errors import InputError
 from .quality import rule_warnings
 from .workspace import Workspace, quote_ident
@@ -28,10 +35,19 @@ FOLDER_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".parquet")
 SECRET_SETTING = "pseudonym_secret"
 HASH_CHARS = 16           # hex characters kept of a pseudonym: 64 bits, no collisions in practice
 PROFILE_ROWS = 1000       # rows a preview looks at to decide date and number forms
+UNORDERED_FROM = 32 << 20  # bytes: a clean file this large is stored without keeping its row order
 
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p", " %I:%M%p", " %I:%M:%S%p")
 _TYPE_WORDS = {"number": "a number", "int": "a whole number", "date": "a date", "timestamp": "a date and time",
                "bool": "true or false (use true/false, yes/no, 1/0)"}
+
+# Answers that turn a profile's rule off (kpi/questions.py asks; the first value is the default).
+RULE_QUESTIONS = {"defects": ("bugs", "all"), "trial": ("trial_end", "start"), "anonymous": ("leave_out", "keep")}
+STAGE_DEFAULTS = ("leave_out", "production", "pre_release")
+# A time zone is offered from this list (any IANA name is accepted).
+COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago",
+                "America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Kolkata", "Asia/Singapore",
+                "Asia/Tokyo", "Australia/Sydney")
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,11 @@ class IngestResult:
     derived: dict[str, str] = field(default_factory=dict)
     ambiguous_dates: list[str] = field(default_factory=list)   # canonical columns read as month/day
     extra_columns: list[str] = field(default_factory=list)
+    tool: str | None = None                                    # the export profile used (kpi/exports.py)
+    left_out: dict[str, int] = field(default_factory=dict)     # rows left out by a rule: {why: rows}
+    answers: dict[str, str] = field(default_factory=dict)      # the answers the file was loaded with
+    fast: bool = False                                         # read typed in one pass (a clean file)
+    incomplete: int = 0                                        # rows left out for an empty required value
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,20 @@ class _Plan:
     derived: dict[str, str]
     extras: list[tuple[str, str]]    # (source column, name it is stored under)
     hashed: frozenset[str]           # source columns stored as keyed hashes
+    tool: str | None = None
+    synthetic: dict[str, tuple[str, list]] = field(default_factory=dict)   # canonical -> SQL over c0.. (profile)
+    drops: tuple[tuple[str, str, list, bool], ...] = ()                    # (why, SQL, params, only if minority)
+    answers: dict[str, str] = field(default_factory=dict)
+    scale: dict[str, float] = field(default_factory=dict)                  # canonical -> divisor (cents)
+    zone: str | None = None                                                # zone of times written without one
+    day_first: frozenset[str] = frozenset()
+    explicit: bool = False                                                 # the user corrected something
+    sample: pd.DataFrame | None = field(default=None, compare=False, repr=False)   # the first rows, as text
+    profile: object = field(default=None, compare=False, repr=False)                # exports.ExportProfile
+
+    def label(self, canon: str) -> str:
+        """The file column a canonical column comes from, for messages."""
+        return self.mapping.get(canon) or canon
 
 
 def _lit(text: str) -> str:
@@ -67,15 +102,26 @@ def _lit_list(items: Iterable[str]) -> str:
 
 # --- planning: which dataset, which columns -----------------------------------------------
 def _plan(layout: FileLayout, dataset: str | None, mapping: dict | None, drop_columns: Iterable[str],
-          pseudonymise: Iterable[str]) -> _Plan:
+          pseudonymise: Iterable[str], answers: dict | None = None, ws: Workspace | None = None,
+          day_first: Iterable[str] = ()) -> _Plan:
     name = layout.file_name
     if dataset is not None and dataset not in DATASETS:
         raise InputError.at(file=name, problem=f"unknown dataset {dataset!r}",
                             hint=f"use one of: {', '.join(DATASETS)}")
     columns = list(layout.columns)
     fixed = _check_explicit_mapping(name, columns, dataset, mapping or {})
+    explicit = bool(mapping or dataset or answers or day_first)
+    remembered = memory.recall(ws, columns) if ws is not None else None
+    if remembered is not None and dataset not in (None, remembered.dataset):
+        remembered = None
+    given = {**(remembered.answers if remembered else {}), **{k: str(v) for k, v in (answers or {}).items()}}
+    for key, value in given.items():   # "which date column is X" answers map X (over the mapping)
+        if key.startswith("date_column:") and value in columns:
+            for other in [k for k, v in fixed.items() if v == value]:
+                del fixed[other]
+            fixed[key.split(":", 1)[1]] = value
     sample = read_sample(layout)
-    found = detect(columns, sample, name, dataset=dataset, fixed=fixed)
+    found = detect(columns, sample, name, dataset=dataset, fixed=fixed, remembered=remembered)
     if found.dataset is None:
         raise InputError.at(file=name, problem=explain_no_match(found),
                             hint="rename the columns, or choose the dataset and map the columns by hand")
@@ -93,7 +139,19 @@ def _plan(layout: FileLayout, dataset: str | None, mapping: dict | None, drop_co
     if "amount" not in chosen:
         derived.pop("mrr", None)
         chosen.pop("quantity", None)
-    missing = [c for c in ds.required if c not in chosen and c not in derived]
+    duration = next((k for k in _RESPONSE_UNITS if k in chosen), None)
+    if duration and "first_response_at" not in chosen:
+        derived["first_response_at"] = f"created_at + {chosen[duration]}"
+    profile = exports.profile_for(found.tool, found.dataset)
+    if profile is None and found.tool:
+        profile = exports.generic_profile(columns, sample, name, found.dataset)
+    effective = _answers(name, found.dataset, profile, chosen, given)
+    rules = _compile_profile(profile, columns, chosen, fixed, effective) if profile else None
+    synthetic = dict(rules.synthetic) if rules else {}
+    for canon in list(derived):
+        if canon not in ("mrr", "first_response_at") and canon not in synthetic:
+            del derived[canon]   # a derivation whose columns the file lacks (or the user turned off)
+    missing = [c for c in ds.required if c not in chosen and c not in derived and c not in synthetic]
     if missing:
         others = [c for c in columns if c not in chosen.values()][:8]
         raise InputError.at(
@@ -117,7 +175,82 @@ def _plan(layout: FileLayout, dataset: str | None, mapping: dict | None, drop_co
             out = f"{src}_{k}"
         taken.add(out.lower())
         extras.append((src, out))
-    return _Plan(layout, found.dataset, chosen, derived, extras, hashed)
+    scale = {}
+    if effective.get("amount_unit", "units") != "units":
+        divisor = AMOUNT_UNITS[effective["amount_unit"]]
+        scale = {c: divisor for c in MONEY_COLUMNS.get(found.dataset, ()) if c in chosen}
+    zone = effective.get("timezone")
+    days = set(day_first) | {k.split(":", 1)[1] for k, v in effective.items()
+                             if k.startswith("date_order:") and v == "day_first"}
+    return _Plan(layout, found.dataset, chosen, derived, extras, hashed, tool=found.tool, synthetic=synthetic,
+                 drops=tuple(rules.drops) if rules else (), answers=effective, scale=scale,
+                 zone=None if zone in (None, "", "UTC") else zone, day_first=frozenset(days), explicit=explicit,
+                 sample=sample, profile=profile)
+
+
+AMOUNT_UNITS = {"units": 1.0, "cents": 100.0, "micros": 1e6}
+
+
+def default_amount_unit(profile, mapping: dict[str, str], dataset: str) -> str:
+    """'cents' (or 'micros') when the profile says so or a money column's header does ('amount_cents')."""
+    if profile is not None and profile.amounts != "units":
+        return profile.amounts
+    for canon in MONEY_COLUMNS.get(dataset, ()):
+        words = set(re.findall(r"[a-z]+", str(mapping.get(canon, "")).lower()))
+        if words & {"cents", "cent", "minor"}:
+            return "cents"
+        if "micros" in words:
+            return "micros"
+    return "units"
+
+
+def _answers(name: str, dataset: str, profile, mapping: dict[str, str], given: dict[str, str]) -> dict[str, str]:
+    """The answers a file is loaded with: the user's, else each question's default; checked."""
+    out = {q: values[0] for q, values in RULE_QUESTIONS.items()}
+    out["amount_unit"] = default_amount_unit(profile, mapping, dataset)
+    out["unstaged"] = STAGE_DEFAULTS[0]
+    out.update(given)
+    for q, values in RULE_QUESTIONS.items():
+        if out[q] not in values:
+            raise InputError.at(file=name, problem=f"{out[q]!r} is not an answer to {q!r}",
+                                hint=f"answer one of: {', '.join(values)}")
+    if out["amount_unit"] not in AMOUNT_UNITS:
+        raise InputError.at(file=name, problem=f"{out['amount_unit']!r} is not an answer to 'amount_unit'",
+                            hint="answer units, cents or micros")
+    if out["unstaged"] not in STAGE_DEFAULTS:
+        raise InputError.at(file=name, problem=f"{out['unstaged']!r} is not an answer to 'unstaged'",
+                            hint=f"answer one of: {', '.join(STAGE_DEFAULTS)}")
+    zone = out.get("timezone")
+    if zone not in (None, "", "UTC") and zone not in _zone_names():
+        raise InputError.at(file=name, problem=f"{zone!r} is not a time zone",
+                            hint="give an IANA name such as Europe/Berlin or America/New_York")
+    known = set(RULE_QUESTIONS) | {"amount_unit", "unstaged", "timezone"}
+    for key in given:
+        if key not in known and not key.startswith(("date_order:", "date_column:")):
+            raise InputError.at(file=name, problem=f"there is no question {key!r}",
+                                hint=f"the questions are: {', '.join(sorted(known))}, date_order:<column>, "
+                                     "date_column:<column>")
+    for key, value in out.items():
+        if key.startswith("date_order:") and value not in ("month_first", "day_first"):
+            raise InputError.at(file=name, problem=f"{value!r} is not an answer to {key!r}",
+                                hint="answer month_first or day_first")
+    return out
+
+
+def _zone_names() -> set[str]:
+    import zoneinfo
+    return set(zoneinfo.available_timezones()) | {"UTC"}
+
+
+def _compile_profile(profile, columns: list[str], mapping: dict[str, str], fixed: dict, answers: dict[str, str]):
+    index = {c: i for i, c in enumerate(columns)}
+    by_profile = exports.mapping_for(profile, columns)
+    # a column the user mapped to something else than the profile says keeps the user's choice
+    skip = {k for k, v in fixed.items() if v != by_profile.get(k)}
+    disabled = {q for q, values in RULE_QUESTIONS.items() if answers.get(q) == values[1]}
+    stage_default = answers.get("unstaged") if answers.get("unstaged") in STAGE_DEFAULTS[1:] else None
+    return exports.compile_rules(profile, columns, mapping, lambda col: f"c{index[col]}", disabled=disabled,
+                                 skip_targets=skip, stage_default=stage_default)
 
 
 def _derived_inputs(dataset: str) -> tuple[str, ...]:
@@ -186,25 +319,34 @@ _SPECIAL_TEXT = {("subscriptions", "billing_period"), ("defects", "stage")}
 
 
 def _sources(plan: _Plan) -> list[_Source]:
+    """Every canonical column (and derived input) the file gives, mapped or derived by its profile."""
     layout = plan.layout
     types = dict(zip(layout.columns, layout.types)) if layout.types else {}
     index = {c: i for i, c in enumerate(layout.columns)}
     fits = {"date": ("date", "timestamp", "timestamptz"), "timestamp": ("date", "timestamp", "timestamptz"),
             "number": ("float", "integer"), "int": ("float", "integer"), "bool": ("bool",), "id": ("float",)}
+    synthetic = list(plan.synthetic)
+    canons = list(plan.mapping) + [c for c in synthetic if c not in plan.mapping]
     out = []
-    for k, (canon, src) in enumerate(plan.mapping.items()):
+    for k, canon in enumerate(canons):
         col_type = _column_type(plan.dataset, canon)
-        kind = _direct_kind(types[src]) if src in types else None
-        direct = kind if kind in fits.get(col_type, ()) else None
+        if canon in plan.synthetic:   # a profile's derivation, computed from the raw text columns
+            raw, direct = f"d{synthetic.index(canon)}", None
+        else:
+            src = plan.mapping[canon]
+            kind = _direct_kind(types[src]) if src in types else None
+            raw, direct = f"c{index[src]}", (kind if kind in fits.get(col_type, ()) else None)
         needs_typing = col_type not in ("id", "text") or (plan.dataset, canon) in _SPECIAL_TEXT or direct
-        out.append(_Source(canon, f"c{index[src]}", col_type, direct, f"t{k}" if needs_typing else None))
+        out.append(_Source(canon, raw, col_type, direct, f"t{k}" if needs_typing else None))
     return out
 
 
 def _load_raw(cur: duckdb.DuckDBPyConnection, plan: _Plan, limit: int | None = None) -> FileLayout:
     """Read the file into the temporary table ``_kpi_raw`` (rowid = the file's row order), with the
-    mapped columns trimmed and empty markers turned into NULL on the way in. Returns the layout
-    actually used: a UTF-8 guess that meets Latin-1 bytes further down is read again as Latin-1."""
+    mapped columns trimmed and empty markers turned into NULL on the way in, the profile's derived
+    columns (d0, d1, ...) and its row rules (k0, k1, ...: true = leave the row out) beside them.
+    Returns the layout actually used: a UTF-8 guess that meets Latin-1 bytes further down is read
+    again as Latin-1."""
     layout = plan.layout
     sql, params = reader_sql(layout)
     by_raw = {s.raw: s for s in _sources(plan)}
@@ -219,8 +361,22 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, plan: _Plan, limit: int | None = N
         else:
             exprs.append(f"{_clean_text(text)} AS {c}")
     cur.execute("DROP TABLE IF EXISTS _kpi_raw")
-    query = f"CREATE TEMP TABLE _kpi_raw AS SELECT {', '.join(exprs)} FROM {sql}" + (
-        f" LIMIT {int(limit)}" if limit else "")
+    inner = f"SELECT {', '.join(exprs)} FROM {sql}" + (f" LIMIT {int(limit)}" if limit else "")
+    middle, cleaned, middle_params = [], [], []
+    for k, (target, (expr, p)) in enumerate(plan.synthetic.items()):
+        s = by_raw[f"d{k}"]
+        middle.append(f"CAST({expr} AS VARCHAR) AS _v{k}")
+        cleaned.append(f"{_clean_typed(f'_v{k}') if s.typed else _clean_text(f'_v{k}')} AS d{k}")
+        middle_params.extend(p)
+    for k, (_why, cond, p, _minority) in enumerate(plan.drops):
+        middle.append(f"coalesce({cond}, false) AS k{k}")
+        middle_params.extend(p)
+    if middle:   # the derived columns' SQL comes first in the text, and so do its bound values
+        query = (f"CREATE TEMP TABLE _kpi_raw AS SELECT *{''.join(', ' + c for c in cleaned)} "
+                 f"FROM (SELECT *, {', '.join(middle)} FROM ({inner}))")
+        params = middle_params + params
+    else:
+        query = f"CREATE TEMP TABLE _kpi_raw AS {inner}"
     try:
         cur.execute(query, params)
     except duckdb.Error as exc:
@@ -307,12 +463,13 @@ def _formats(items: Iterable[str]) -> str:
 def _date_form_sql(c: str, bucket: str, order: str) -> str:
     """SQL turning text of one written form into a naive UTC TIMESTAMP (NULL when it is no date)."""
     if bucket == "iso":  # also takes a trailing Z or UTC, which are UTC already
-        return f"TRY_CAST({c} AS TIMESTAMP)"
+        return f"coalesce(TRY_CAST({c} AS TIMESTAMP), try_strptime({c}, {_formats(_ampm('%Y-%m-%d'))}))"
     if bucket == "iso_zoned":
         unspaced = f"regexp_replace({c}, '\\s+([+-]\\d{{2}}(?::?\\d{{2}})?)$', '\\1')"
         return f"timezone('UTC', TRY_CAST({unspaced} AS TIMESTAMPTZ))"
     if bucket == "ymd_slash":
-        return f"TRY_CAST(replace({c}, '/', '-') AS TIMESTAMP)"
+        return (f"coalesce(TRY_CAST(replace({c}, '/', '-') AS TIMESTAMP), "
+                f"try_strptime({c}, {_formats(_ampm('%Y/%m/%d'))}))")
     if bucket in ("slash", "dot"):
         sep = "/" if bucket == "slash" else "."
         order = order if bucket == "slash" else "dmy"
@@ -337,13 +494,61 @@ def _date_form_sql(c: str, bucket: str, order: str) -> str:
     raise ValueError(bucket)
 
 
-def _timestamp_sql(c: str, forms: dict) -> str:
+def _ampm(date_part: str) -> list[str]:
+    return [f"{date_part} {t}" for t in ("%I:%M:%S %p", "%I:%M %p", "%I:%M:%S.%f %p")]
+
+
+# A zone name written after the time ('... 10:10:29 AM GMT+2', '2024-03-01 09:00 PST'): only the
+# names of ZONE_ABBREVIATIONS are taken (an unknown one leaves the value unreadable, and reported).
+ZONE_SUFFIX = (r"\s+(" + "|".join(sorted((z for z in ZONE_ABBREVIATIONS if z != "Z"), key=len, reverse=True))
+               + r")(?:([+-])(\d{1,2})(?::?(\d{2}))?)?$")
+_NAIVE_BUCKETS = ("iso", "ymd_slash", "slash", "dot", "named")   # forms that carry no zone of their own
+
+
+def _zone_offset_sql(c: str) -> str:
+    """Minutes east of UTC of a value's written zone (NULL when it names none we know)."""
+    def part(n: int) -> str:
+        return f"regexp_extract({c}, {_lit(ZONE_SUFFIX)}, {n})"
+    names = " ".join(f"WHEN {_lit(z)} THEN {m}" for z, m in ZONE_ABBREVIATIONS.items() if z != "Z")
+    hours = (f"CASE WHEN {part(3)} = '' THEN 0 ELSE (CASE WHEN {part(2)} = '-' THEN -1 ELSE 1 END) * "
+             f"(CAST({part(3)} AS INT) * 60 + coalesce(TRY_CAST({part(4)} AS INT), 0)) END")
+    return f"(CASE {part(1)} {names} END + {hours})"
+
+
+def _timestamp_sql(c: str, forms: dict, zone: bool = False) -> str:
+    """SQL for a date/time column's naive UTC TIMESTAMP. ``zone``: times written without a zone are
+    in the zone bound as ``$zone`` (the account's zone of a help desk or CRM export)."""
+    suffix = forms.get("zone_suffix")
+    base = f"regexp_replace({c}, {_lit(ZONE_SUFFIX)}, '')" if suffix else c
     buckets = sorted(forms.get("buckets") or {"iso"})
     order = forms.get("order", "mdy")
-    if len(buckets) == 1:
-        return _date_form_sql(c, buckets[0], order)
-    whens = " ".join(f"WHEN {_lit(b)} THEN {_date_form_sql(c, b, order)}" for b in buckets)
-    return f"CASE {_date_bucket(c)} {whens} END"
+
+    def parsed(local: bool) -> str:
+        def one(b: str) -> str:
+            e = _date_form_sql(base, b, order)
+            if local and b in _NAIVE_BUCKETS:
+                e = f"CASE WHEN contains({base}, ':') THEN timezone('UTC', timezone($zone, {e})) ELSE {e} END"
+            return e
+        if len(buckets) == 1:
+            return one(buckets[0])
+        whens = " ".join(f"WHEN {_lit(b)} THEN {one(b)}" for b in buckets)
+        return f"CASE {_date_bucket(base)} {whens} END"
+
+    if not suffix:
+        out = parsed(zone)
+    else:
+        out = (f"CASE WHEN regexp_matches({c}, {_lit(ZONE_SUFFIX)}) "
+               f"THEN {parsed(False)} - to_minutes(CAST({_zone_offset_sql(c)} AS BIGINT)) ELSE {parsed(zone)} END")
+    if forms.get("odd_suffix"):   # DuckDB would read '09:00 XYZ' as 09:00: a zone we do not know is no time
+        out = f"CASE WHEN {_odd_suffix(c)} THEN NULL ELSE {out} END"
+    return out
+
+
+def _odd_suffix(c: str) -> str:
+    """A value ending in a word that is neither a zone we know, nor AM/PM, nor a month ('5 March')."""
+    return (f"(regexp_matches(right({c}, 1), '[A-Za-z]') AND NOT regexp_matches({c}, {_lit(ZONE_SUFFIX)}) "
+            f"AND NOT regexp_matches({c}, '(?i)\\d\\s*[ap]\\.?m\\.?$') AND NOT regexp_matches({c}, '\\dZ$') "
+            f"AND regexp_matches({c}, '\\d:\\d\\d'))")
 
 
 def _number_sql(c: str, comma_decimal: bool) -> str:
@@ -404,7 +609,7 @@ def _typed_sql(plan: _Plan, s: _Source, forms: dict) -> str:
         if s.type in ("date", "timestamp"):
             return f"timezone('UTC', {c})" if s.direct == "timestamptz" else f"CAST({c} AS TIMESTAMP)"
         if s.type in ("number", "int"):
-            return f"CAST({c} AS DOUBLE)"
+            return f"CAST({c} AS DOUBLE) / {plan.scale[s.canon]!r}" if s.canon in plan.scale else f"CAST({c} AS DOUBLE)"
         if s.type == "id":
             return f"CASE WHEN {c} = trunc({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
         return c
@@ -413,10 +618,11 @@ def _typed_sql(plan: _Plan, s: _Source, forms: dict) -> str:
     if (plan.dataset, s.canon) == ("defects", "stage"):
         return _stage_sql(c)
     if s.type in ("number", "int"):
-        return _number_sql(c, forms.get("comma_decimal", False))
+        number = _number_sql(c, forms.get("comma_decimal", False))
+        return f"({number}) / {plan.scale[s.canon]!r}" if s.canon in plan.scale else number
     if s.type == "bool":
         return _bool_sql(c)
-    return _timestamp_sql(c, forms)
+    return _timestamp_sql(c, forms, zone=plan.zone is not None)
 
 
 def _bad_sql(plan: _Plan, s: _Source) -> str | None:
@@ -441,16 +647,22 @@ def _profile(cur, plan: _Plan, day_first: Iterable[str]) -> dict[str, dict]:
             continue
         c = s.raw
         if s.type in ("date", "timestamp"):
+            f["zone_suffix"] = bool(cur.execute(
+                f"SELECT count(*) FROM _kpi_raw WHERE {c} IS NOT NULL AND regexp_matches(right({c}, 1), '[A-Z0-9]') "
+                f"AND regexp_matches({c}, {_lit(ZONE_SUFFIX)})").fetchall()[0][0])
+            f["odd_suffix"] = bool(cur.execute(
+                f"SELECT count(*) FROM _kpi_raw WHERE {c} IS NOT NULL AND {_odd_suffix(c)}").fetchall()[0][0])
+            v = f"regexp_replace({c}, {_lit(ZONE_SUFFIX)}, '')" if f["zone_suffix"] else c
             part = (f"CASE WHEN bucket = 'slash' THEN TRY_CAST(split_part(v, '/', {{n}}) AS INT) END")
             rows = cur.execute(
                 f"SELECT bucket, count(*), max({part.format(n=1)}), max({part.format(n=2)}) FROM "
-                f"(SELECT {_date_bucket(c)} AS bucket, {c} AS v FROM _kpi_raw WHERE {c} IS NOT NULL) "
+                f"(SELECT {_date_bucket(v)} AS bucket, {v} AS v FROM _kpi_raw WHERE {c} IS NOT NULL) "
                 f"GROUP BY bucket").fetchall()
             f["buckets"] = {r[0] for r in rows}
             first = max((r[2] or 0 for r in rows), default=0)
             second = max((r[3] or 0 for r in rows), default=0)
             if "slash" in f["buckets"]:
-                if s.canon in set(day_first) or (first > 12 and second <= 12):
+                if s.canon in set(day_first) | plan.day_first or (first > 12 and second <= 12):
                     f["order"] = "dmy"
                 else:
                     f["order"] = "mdy"
@@ -472,17 +684,45 @@ def _profile(cur, plan: _Plan, day_first: Iterable[str]) -> dict[str, dict]:
     return forms
 
 
-def _convert(cur, plan: _Plan, forms: dict) -> None:
-    """Convert every mapped column once, into ``_kpi_conv`` (raw columns kept for the checks)."""
+def _left_out(cur, plan: _Plan) -> tuple[dict[str, int], list[int]]:
+    """Rows the profile's rules leave out, per rule ({why: rows}), and which rules apply: a rule
+    that says "only if a minority" is not applied where it would take half of the file or more."""
+    if not plan.drops:
+        return {}, []
+    counts = cur.execute("SELECT count(*), " + ", ".join(f"count(*) FILTER (WHERE k{k})" for k in
+                                                         range(len(plan.drops))) + " FROM _kpi_raw").fetchall()[0]
+    total = counts[0]
+    active = [k for k, d in enumerate(plan.drops) if not (d[3] and total and counts[k + 1] * 2 >= total)]
+    if not active:
+        return {}, []
+    firsts = ", ".join(f"count(*) FILTER (WHERE k{k}" + "".join(f" AND NOT k{j}" for j in active[:i]) + ")"
+                       for i, k in enumerate(active))
+    dropped = cur.execute(f"SELECT {firsts} FROM _kpi_raw").fetchall()[0]
+    out: dict[str, int] = {}
+    for k, n in zip(active, dropped):
+        if n:
+            out[plan.drops[k][0]] = out.get(plan.drops[k][0], 0) + int(n)
+    return out, active
+
+
+def _convert(cur, plan: _Plan, forms: dict, active_drops: list[int] = ()) -> None:
+    """Convert every mapped column once, into ``_kpi_conv`` (raw columns kept for the checks),
+    leaving out the rows the profile's rules drop (``__row`` stays the row's place in the file)."""
     typed = [f"{_typed_sql(plan, s, forms[s.canon])} AS {s.typed}" for s in _sources(plan) if s.typed]
+    where = " WHERE NOT (" + " OR ".join(f"k{k}" for k in active_drops) + ")" if active_drops else ""
+    query = (f"CREATE TEMP TABLE _kpi_conv AS SELECT rowid AS __row, *{''.join(', ' + t for t in typed)} "
+             f"FROM _kpi_raw{where}")
     cur.execute("DROP TABLE IF EXISTS _kpi_conv")
-    cur.execute(f"CREATE TEMP TABLE _kpi_conv AS SELECT rowid AS __row, *{''.join(', ' + t for t in typed)} "
-                f"FROM _kpi_raw")
+    cur.execute(query, {"zone": plan.zone} if "$zone" in query else [])
     cur.execute("DROP TABLE _kpi_raw")
 
 
-def _select_sql(plan: _Plan, forms: dict, secret: str | None) -> tuple[str, list]:
-    """The one SELECT that produces the dataset: canonical columns typed, extras kept as written."""
+_RESPONSE_UNITS = {"first_response_seconds": 1e6, "first_response_minutes": 60e6, "first_response_hours": 3600e6}
+
+
+def _select_sql(plan: _Plan, forms: dict, secret: str | None, source: str = "_kpi_conv") -> tuple[str, list]:
+    """The one SELECT that produces the dataset: canonical columns typed, extras kept as written.
+    A payment's refund held in its own column adds a second, negative row on the refund's date."""
     ds = DATASETS[plan.dataset]
     params: list = []
     index = {c: i for i, c in enumerate(plan.layout.columns)}
@@ -502,29 +742,44 @@ def _select_sql(plan: _Plan, forms: dict, secret: str | None) -> tuple[str, list
         params.append(secret)
         return f"substr(sha256(? || {expr}), 1, {HASH_CHARS})"
 
-    parts = []
-    for col in ds.columns:
-        name = quote_ident(col.name)
-        if col.name in by_canon:
-            expr = value(col.name)
-            if plan.mapping[col.name] in plan.hashed:
-                expr = hashed(expr)
-        elif col.name == "mrr" and "mrr" in plan.derived:
-            months = (f"CASE {value('billing_period')} WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END"
-                      if "billing_period" in by_canon else "1")
-            quantity = f"coalesce({value('quantity')}, 1)" if "quantity" in by_canon else "1"
-            expr = f"{value('amount')} * {quantity} / {months}"
-        elif plan.dataset == "subscriptions" and col.name == "billing_period":
-            expr = "'month'"
-        else:
-            expr = f"CAST(NULL AS {SQL_TYPES[col.type]})"
-        parts.append(f"{expr} AS {name}")
-    for src, out in plan.extras:
-        ref = f"c{index[src]}"
-        expr = hashed(_clean_text(f"CAST({ref} AS VARCHAR)")) if src in plan.hashed else ref
-        parts.append(f"{expr} AS {quote_ident(out)}")
+    def row(overrides: dict[str, str]) -> str:
+        parts = []
+        for col in ds.columns:
+            name = quote_ident(col.name)
+            if col.name in overrides:
+                expr = overrides[col.name]
+            elif col.name in by_canon:
+                expr = value(col.name)
+                if plan.mapping.get(col.name) in plan.hashed:
+                    expr = hashed(expr)
+            elif col.name == "mrr" and "mrr" in plan.derived:
+                months = (f"CASE {value('billing_period')} WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END"
+                          if "billing_period" in by_canon else "1")
+                quantity = f"coalesce({value('quantity')}, 1)" if "quantity" in by_canon else "1"
+                expr = f"{value('amount')} * {quantity} / {months}"
+            elif plan.dataset == "subscriptions" and col.name == "billing_period":
+                expr = "'month'"
+            elif col.name == "first_response_at" and any(k in by_canon for k in _RESPONSE_UNITS):
+                unit = next(k for k in _RESPONSE_UNITS if k in by_canon)
+                expr = (f"{value('created_at')} + to_microseconds(CAST(round({value(unit)} * "
+                        f"{_RESPONSE_UNITS[unit]!r}) AS BIGINT))")
+            else:
+                expr = f"CAST(NULL AS {SQL_TYPES[col.type]})"
+            parts.append(f"{expr} AS {name}")
+        for src, out in plan.extras:
+            ref = f"c{index[src]}"
+            expr = hashed(_clean_text(f"CAST({ref} AS VARCHAR)")) if src in plan.hashed else ref
+            parts.append(f"{expr} AS {quote_ident(out)}")
+        return ", ".join(parts)
+
+    body = f"SELECT {row({})} FROM {source}"
+    if plan.dataset == "payments" and "refund_amount" in by_canon:
+        refund = value("refund_amount")
+        when = f"coalesce({value('refund_date')}, {value('date')})" if "refund_date" in by_canon else value("date")
+        body += (f" UNION ALL SELECT {row({'date': when, 'amount': f'-{refund}'})} FROM _kpi_conv "
+                 f"WHERE {refund} <> 0")
     where = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in ds.required)
-    return f"SELECT * FROM (SELECT {', '.join(parts)} FROM _kpi_conv) WHERE {where}", params
+    return f"SELECT * FROM ({body}) WHERE {where}", params
 
 
 def _first_bad_value(cur, plan: _Plan, forms: dict) -> InputError | None:
@@ -542,7 +797,7 @@ def _first_bad_value(cur, plan: _Plan, forms: dict) -> InputError | None:
     row = found[0]
     i = next(k for k in range(len(checks)) if row[1 + k])
     s, value = checks[i][0], row[1 + len(checks) + i]
-    src = plan.mapping[s.canon]
+    src = plan.label(s.canon)
     if (plan.dataset, s.canon) == ("subscriptions", "billing_period"):
         what = "a billing period (use month, quarter or year)"
     else:
@@ -599,58 +854,236 @@ def workspace_secret(ws: Workspace) -> str:
 def ingest_file(ws: Workspace, path: str | Path, *, dataset: str | None = None, mapping: dict | None = None,
                 mode: str = "replace", file_name: str | None = None, drop_columns: Iterable[str] = (),
                 pseudonymise: Iterable[str] = (), secret: str | None = None,
-                day_first: Iterable[str] = ()) -> IngestResult:
+                day_first: Iterable[str] = (), answers: dict | None = None) -> IngestResult:
     """Load one file as a dataset: all of it or, on any problem, nothing (``InputError``).
 
     ``mapping`` (canonical column -> file column) may be partial: detection fills in the rest.
     ``drop_columns`` and ``pseudonymise`` name file columns (or the canonical columns they map
     to); pseudonyms are ``sha256(secret || value)`` cut to 16 hex characters. ``day_first`` lists
-    date columns to read as DD/MM/YYYY when the values alone cannot tell.
+    date columns to read as DD/MM/YYYY when the values alone cannot tell. ``answers`` answers the
+    questions of ``kpi.questions.questions_for`` ({question id: option value}); unanswered ones
+    take their default. A file loaded with a correction (dataset, mapping, answers, day_first) is
+    remembered for its header: the next export of the same tool maps itself.
     """
     ws.require_writable("load data")
     if mode not in ("replace", "append"):
         raise InputError(f"unknown mode {mode!r} — use replace or append")
+    day_first = list(day_first)
     layout = sniff(path, file_name=file_name)
-    plan = _plan(layout, dataset, mapping, drop_columns, pseudonymise)
-    return _ingest_plan(ws, plan, mode, secret, day_first)
+    plan = _plan(layout, dataset, mapping, drop_columns, pseudonymise, answers, ws, day_first)
+    result = _ingest_plan(ws, plan, mode, secret)
+    if plan.explicit:
+        _remember(ws, plan, mapping or {}, answers or {}, day_first)
+    return result
 
 
-def _ingest_plan(ws: Workspace, plan: _Plan, mode: str, secret: str | None, day_first: Iterable[str]) -> IngestResult:
+def _remember(ws: Workspace, plan: _Plan, mapping: dict, answers: dict, day_first: Iterable[str]) -> None:
+    kept = dict(plan.mapping)
+    kept.update({k: None for k, v in mapping.items() if not v})   # columns left unmapped on purpose
+    given = {k: str(v) for k, v in answers.items()}
+    given.update({f"date_order:{c}": "day_first" for c in day_first})
+    memory.remember(ws, plan.layout.columns, dataset=plan.dataset, mapping=kept, answers=given,
+                    file_name=plan.layout.file_name)
+
+
+def _ingest_plan(ws: Workspace, plan: _Plan, mode: str, secret: str | None) -> IngestResult:
     name = plan.layout.file_name
     if plan.hashed and secret is None:
         secret = workspace_secret(ws)
     try:
-        return _ingest_checked(ws, plan, mode, secret, day_first)
+        with ws.cursor() as cur:
+            done = _ingest_fast(ws, cur, plan, mode, secret)
+        return done if done is not None else _ingest_checked(ws, plan, mode, secret)
     except duckdb.Error as exc:
         raise InputError.at(file=name, problem=f"the file could not be loaded ({str(exc).splitlines()[0]})",
                             hint="check the column mapping, or tell us about this file") from None
 
 
+# --- the fast path: a clean file read typed in one pass ------------------------------------------
+_ISO_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$")
+_PLAIN_NUMBER = re.compile(NUMBER)
+_PLAIN_INT = re.compile(r"^[+-]?\d{1,18}$")
+_READER_BOOLS = {"true", "false", "t", "f", "yes", "no", "y", "n", "1", "0"}
+_NOT_CLEAN = "'kpi: not a clean file'"
+
+
+def _fits_typed_reader(values: list, col_type: str) -> bool:
+    """Whether DuckDB's typed reader reads the sample's values as the text path would."""
+    vals = [str(v) for v in values if v is not None and not (isinstance(v, float) and v != v) and str(v) != ""]
+    if col_type in ("date", "timestamp"):
+        return all(_ISO_VALUE.match(v) for v in vals)
+    if col_type == "number":
+        return all(_PLAIN_NUMBER.match(v) for v in vals)
+    if col_type == "int":
+        return all(_PLAIN_INT.match(v) for v in vals)
+    if col_type == "bool":
+        return all(v.lower() in _READER_BOOLS for v in vals)
+    return True
+
+
+def _fast_reader(plan: _Plan, secret: str | None) -> tuple[str, list] | None:
+    """The dataset's SELECT over a typed read of the file, or None when the sample already shows a
+    form only the text path reads (or the file needs what only it does: rules, answers, footers).
+
+    Typed columns: ISO dates and times as TIMESTAMPTZ (naive ones are taken as UTC, offsets are
+    converted, like the text path), plain numbers as DOUBLE or BIGINT, true/false as BOOLEAN. A row
+    without a required value, a number that is not finite or an unknown billing period stops the
+    read (``error()``): the text path then counts, explains or rejects as it always does.
+    """
+    layout = plan.layout
+    if (layout.format != "csv" or layout.footer_rows or plan.synthetic or plan.drops or plan.scale or plan.zone
+            or plan.sample is None or (plan.dataset == "payments" and "refund_amount" in plan.mapping)):
+        return None
+    index = {c: i for i, c in enumerate(layout.columns)}
+    required = set(DATASETS[plan.dataset].required)
+    if "mrr" in plan.derived:
+        required.add("amount")
+    reader_types: dict[int, str] = {}
+    exprs = {f"c{i}": f"c{i}" for i in range(len(layout.columns))}
+    typed = []
+    for s in _sources(plan):
+        i = index[plan.mapping[s.canon]]
+        values = plan.sample.iloc[:, i].tolist() if i < plan.sample.shape[1] else []
+        if not _fits_typed_reader(values, s.type):
+            return None
+        c = f"c{i}"
+        if s.type in ("id", "text"):
+            exprs[c] = f"{_clean_text(c)} AS {c}"
+            if s.typed is None:
+                value = c
+            else:
+                special = _billing_sql(_clean_text(c)) if s.canon == "billing_period" else _stage_sql(_clean_text(c))
+                value = f"coalesce({special}, error({_NOT_CLEAN}))" if s.canon == "billing_period" else special
+        elif s.type in ("date", "timestamp"):
+            reader_types[i], value = "TIMESTAMPTZ", f"timezone('UTC', {c})"
+        elif s.type == "number":
+            reader_types[i] = "DOUBLE"
+            value = f"CASE WHEN {c} IS NULL OR isfinite({c}) THEN {c} ELSE error({_NOT_CLEAN}) END"
+        elif s.type == "int":
+            reader_types[i], value = "BIGINT", c
+        else:
+            reader_types[i], value = "BOOLEAN", c
+        if s.canon in required:
+            value = f"coalesce({value}, error({_NOT_CLEAN}))"
+        if s.typed:
+            typed.append(f"{value} AS {s.typed}")
+        elif s.canon in required:
+            exprs[c] = f"{_guard_text(c)} AS {c}"
+    reader, reader_params = reader_sql(layout, reader_types)
+    source = f"(SELECT {', '.join(list(exprs.values()) + typed)} FROM {reader})"
+    select, params = _select_sql(plan, {}, secret, source=source)
+    return select, params + reader_params
+
+
+def _guard_text(c: str) -> str:
+    return f"coalesce({_clean_text(c)}, error({_NOT_CLEAN}))"
+
+
+def _ingest_fast(ws: Workspace, cur, plan: _Plan, mode: str, secret: str | None) -> IngestResult | None:
+    """Load a clean file in one typed pass; None (and nothing changed) when it is not clean."""
+    found = _fast_reader(plan, secret)
+    if found is None:
+        return None
+    select, params = found
+    name = plan.layout.file_name
+    warnings: list[str] = []
+    before = ws.row_count(plan.dataset) if mode == "append" and ws.has(plan.dataset) else 0
+    if _file_size(plan.layout) > UNORDERED_FROM:
+        # A table this large is never read in file order: DuckDB may then write it with every
+        # thread, straight to disk. Only this cursor's session is affected.
+        cur.execute("SET SESSION preserve_insertion_order = false")
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        if mode == "append":   # the rows read are counted before duplicates of loaded rows go
+            cur.execute(f"CREATE TEMP TABLE _kpi_fast AS {select}", params)
+            read = cur.execute("SELECT count(*) FROM _kpi_fast").fetchall()[0][0]
+            select, params = "SELECT * FROM _kpi_fast", []
+        rows = ws.replace_table(cur, plan.dataset, select, params, source=name, mapping=dict(plan.mapping),
+                                mode=mode)
+        if mode == "replace":
+            read = rows
+        if rows == 0:
+            cur.execute("ROLLBACK")
+            return None
+        if mode == "replace":
+            copies = _duplicate_rows(cur, plan.dataset, rows)
+            if copies:
+                warnings.append(f"{_rows(copies, 'duplicate')} (exact copies of another row) {_were(copies)} kept")
+        cur.execute("DROP TABLE IF EXISTS _kpi_fast")
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        cur.execute("ROLLBACK")
+        cur.execute("DROP TABLE IF EXISTS _kpi_fast")
+        return None
+    if mode == "append" and before + read - rows > 0:
+        dropped = before + read - rows
+        warnings.append(f"{_rows(dropped, 'duplicate')} (exact copies of rows already loaded) "
+                        f"{_were(dropped)} left out")
+    warnings.extend(rule_warnings(ws, plan.dataset))
+    return _result(plan, rows, warnings, mode, [], {}, fast=True)
+
+
+def _file_size(layout: FileLayout) -> int:
+    try:
+        return Path(layout.path).stat().st_size
+    except OSError:
+        return 0
+
+
+def _duplicate_rows(cur, dataset: str, rows: int) -> int:
+    """Rows that are exact copies of another row. One hash per row settles the usual case (no copy
+    at all) cheaply; only when hashes repeat are whole rows compared."""
+    cols = [r[0] for r in cur.execute(f"SELECT * FROM {quote_ident(dataset)} LIMIT 0").description]
+    hashed = cur.execute(f"SELECT count(*) FROM (SELECT DISTINCT hash({', '.join(quote_ident(c) for c in cols)}) "
+                         f"FROM {quote_ident(dataset)})").fetchall()[0][0]
+    if hashed == rows:
+        return 0
+    distinct = cur.execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM {quote_ident(dataset)})").fetchall()[0][0]
+    return rows - distinct
+
+
+def _result(plan: _Plan, rows: int, warnings: list[str], mode: str, ambiguous: list[str], left_out: dict,
+            fast: bool = False, incomplete: int = 0) -> IngestResult:
+    return IngestResult(file=plan.layout.file_name, dataset=plan.dataset, rows=rows, warnings=warnings,
+                        mapping=dict(plan.mapping), mode=mode, derived=dict(plan.derived), ambiguous_dates=ambiguous,
+                        extra_columns=[out for _, out in plan.extras], tool=plan.tool, left_out=dict(left_out),
+                        answers=dict(plan.answers), fast=fast, incomplete=incomplete)
+
+
+# --- the validating path: every column read as text ----------------------------------------------
 def _ingest_checked(ws: Workspace, plan: _Plan, mode: str, secret: str | None,
-                    day_first: Iterable[str]) -> IngestResult:
+                    limit: int | None = None) -> IngestResult:
     name = plan.layout.file_name
     warnings: list[str] = []
     with ws.cursor() as cur:
-        plan = replace(plan, layout=_load_raw(cur, plan))
+        plan = replace(plan, layout=_load_raw(cur, plan, limit=limit))
         read = cur.execute("SELECT count(*) FROM _kpi_raw").fetchall()[0][0]
         if read == 0:
             raise InputError.at(file=name, problem="the file has a header but no rows",
                                 hint="export the table again with its rows")
-        forms = _profile(cur, plan, day_first)
-        _convert(cur, plan, forms)
+        forms = _profile(cur, plan, plan.day_first)
+        left_out, active = _left_out(cur, plan)
+        _convert(cur, plan, forms, active)
         bad = _first_bad_value(cur, plan, forms)
         if bad:
             raise bad
         ambiguous = [c for c, f in forms.items() if f.get("ambiguous")]
         for canon in ambiguous:
-            warnings.append(f"column {plan.mapping[canon]}: dates like 03/04/2025 could be day/month or month/day "
+            warnings.append(f"column {plan.label(canon)}: dates like 03/04/2025 could be day/month or month/day "
                             f"and were read as month/day (March 4) — if they are day/month, load the file again "
                             f"with {canon} read day first")
+        for why, n in left_out.items():
+            warnings.append(f"{_rows(n)} left out: {why}")
+        read -= sum(left_out.values())
         incomplete = _count_incomplete(cur, plan)
         select, params = _select_sql(plan, forms, secret)
         before = ws.row_count(plan.dataset) if mode == "append" and ws.has(plan.dataset) else 0
         cur.execute("BEGIN TRANSACTION")
         try:
+            if mode == "append":
+                cur.execute(f"CREATE TEMP TABLE _kpi_fast AS {select}", params)
+                added = cur.execute("SELECT count(*) FROM _kpi_fast").fetchall()[0][0]
+                select, params = "SELECT * FROM _kpi_fast", []
             rows = ws.replace_table(cur, plan.dataset, select, params, source=name, mapping=dict(plan.mapping),
                                     mode=mode)
             if rows == 0:
@@ -658,17 +1091,20 @@ def _ingest_checked(ws: Workspace, plan: _Plan, mode: str, secret: str | None,
                                     f"({', '.join(DATASETS[plan.dataset].required)})",
                                     hint="fill in the required columns, or map them to other columns")
             if mode == "replace":
-                distinct = cur.execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM {quote_ident(plan.dataset)})"
-                                       ).fetchall()[0][0]
-                if rows - distinct:
-                    warnings.append(f"{_rows(rows - distinct, 'duplicate')} (exact copies of another row) "
-                                    f"{_were(rows - distinct)} kept")
+                added = rows
+                copies = _duplicate_rows(cur, plan.dataset, rows)
+                if copies:
+                    warnings.append(f"{_rows(copies, 'duplicate')} (exact copies of another row) "
+                                    f"{_were(copies)} kept")
+            cur.execute("DROP TABLE IF EXISTS _kpi_fast")
             cur.execute("COMMIT")
         except InputError:
             cur.execute("ROLLBACK")
+            cur.execute("DROP TABLE IF EXISTS _kpi_fast")
             raise
         except duckdb.Error as exc:
             cur.execute("ROLLBACK")
+            cur.execute("DROP TABLE IF EXISTS _kpi_fast")
             raise InputError.at(file=name, problem=f"the file could not be loaded ({str(exc).splitlines()[0]})",
                                 hint="check the column mapping, or tell us about this file") from None
         cur.execute("DROP TABLE IF EXISTS _kpi_conv")
@@ -676,14 +1112,12 @@ def _ingest_checked(ws: Workspace, plan: _Plan, mode: str, secret: str | None,
         warnings.append(f"{_rows(incomplete)} without a value in a required column "
                         f"({', '.join(DATASETS[plan.dataset].required)}) {_were(incomplete)} left out")
     if mode == "append":
-        dropped = before + (read - incomplete) - rows
+        dropped = before + added - rows
         if dropped > 0:
             warnings.append(f"{_rows(dropped, 'duplicate')} (exact copies of rows already loaded) "
                             f"{_were(dropped)} left out")
     warnings.extend(rule_warnings(ws, plan.dataset))
-    return IngestResult(file=name, dataset=plan.dataset, rows=rows, warnings=warnings, mapping=dict(plan.mapping),
-                        mode=mode, derived=dict(plan.derived), ambiguous_dates=ambiguous,
-                        extra_columns=[out for _, out in plan.extras])
+    return _result(plan, rows, warnings, mode, ambiguous, left_out, incomplete=incomplete)
 
 
 def _rows(n: int, adjective: str = "") -> str:
@@ -697,15 +1131,17 @@ def _were(n: int) -> str:
 
 def preview(path: str | Path, dataset: str | None = None, mapping: dict | None = None, n: int = 20, *,
             file_name: str | None = None, drop_columns: Iterable[str] = (),
-            day_first: Iterable[str] = ()) -> pd.DataFrame:
+            day_first: Iterable[str] = (), answers: dict | None = None, ws: Workspace | None = None) -> pd.DataFrame:
     """The first ``n`` rows as they will be stored (values that cannot be converted show empty)."""
     layout = sniff(path, file_name=file_name)
-    plan = _plan(layout, dataset, mapping, drop_columns, ())
+    plan = _plan(layout, dataset, mapping, drop_columns, (), answers, ws, day_first)
     con = duckdb.connect()
     try:
+        con.execute("SET TimeZone = 'UTC'")
         plan = replace(plan, layout=_load_raw(con, plan, limit=max(PROFILE_ROWS, n)))
-        forms = _profile(con, plan, day_first)
-        _convert(con, plan, forms)
+        forms = _profile(con, plan, plan.day_first)
+        _left, active = _left_out(con, plan)
+        _convert(con, plan, forms, active)
         select, params = _select_sql(plan, forms, None)
         return con.execute(f"{select} LIMIT {int(n)}", params).df()
     finally:
@@ -715,8 +1151,10 @@ def preview(path: str | Path, dataset: str | None = None, mapping: dict | None =
 def ingest_folder(ws: Workspace, folder: str | Path, mode: str = "replace",
                   explicit: dict | None = None) -> list[IngestResult]:
     """Load every CSV, TSV and Parquet file of a folder (cli.md ``ingest``). A file is matched by
-    its name (``payments.csv``) or else by its header; a second file of the same dataset appends.
-    Every file is matched before any is loaded, so one that fits no dataset stops the run early."""
+    its name (``payments.csv``) or else by its header (and by what this workspace remembers of
+    it); a second file of the same dataset appends. Every file is matched before any is loaded,
+    so one that fits no dataset stops the run early. ``explicit`` entries may also hold
+    ``answers`` to the file's questions."""
     root = Path(folder)
     if not root.is_dir():
         raise InputError.at(file=str(root), problem="no such folder", hint="check the path")
@@ -733,12 +1171,15 @@ def ingest_folder(ws: Workspace, folder: str | Path, mode: str = "replace",
     for p in files:
         entry = explicit.get(p.name, {})
         layout = sniff(p)
-        plans.append(_plan(layout, entry.get("dataset"), entry.get("columns"), (), ()))
+        plans.append((_plan(layout, entry.get("dataset"), entry.get("columns"), (), (), entry.get("answers"), ws),
+                      entry))
     results, seen = [], set()
-    for plan in plans:
+    for plan, entry in plans:
         file_mode = "append" if plan.dataset in seen else mode
         seen.add(plan.dataset)
-        results.append(_ingest_plan(ws, plan, file_mode, None, ()))
+        results.append(_ingest_plan(ws, plan, file_mode, None))
+        if plan.explicit and not ws.read_only:
+            _remember(ws, plan, entry.get("columns") or {}, entry.get("answers") or {}, ())
     return results
 
 

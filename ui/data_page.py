@@ -27,8 +27,10 @@ from kpi.formatting import format_value
 from kpi.goals import COLOUR_HEX
 from kpi.ingest import IngestResult, detect_personal_data, ingest_file, preview
 from kpi.quality import QualityReport, quality_report
+from kpi.questions import questions_for
 from kpi.workspace import Workspace
 from ui import session
+from ui.ingest_questions import ask
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "parquet"]
 UPLOAD_ROOT = Path(tempfile.gettempdir()) / "kpi-explorer-uploads"
@@ -76,7 +78,8 @@ class StagedFile:
         if self.detection is not None and self.detection.dataset == dataset:
             return self.detection
         if dataset not in self.by_dataset:
-            self.by_dataset[dataset] = detect(list(self.layout.columns), self.sample, self.name, dataset=dataset)
+            self.by_dataset[dataset] = detect(list(self.layout.columns), self.sample, self.name, dataset=dataset,
+                                              ws=session.workspace())
         return self.by_dataset[dataset]
 
 
@@ -111,7 +114,8 @@ def _read(staged: StagedFile) -> None:
     try:
         staged.layout = sniff(staged.path, file_name=staged.name)
         staged.sample = read_sample(staged.layout)
-        staged.detection = detect(list(staged.layout.columns), staged.sample, staged.name)
+        # The workspace remembers how earlier exports with this header were mapped.
+        staged.detection = detect(list(staged.layout.columns), staged.sample, staged.name, ws=session.workspace())
         staged.personal = detect_personal_data(list(staged.layout.columns), staged.sample)
     except KpiError as exc:
         staged.error = str(exc)
@@ -169,6 +173,7 @@ class LoadRequest:
     drop_columns: tuple[str, ...]
     pseudonymise: tuple[str, ...]
     mode: str
+    answers: dict = field(default_factory=dict)   # the choices that change numbers (kpi.questions)
 
 
 def _confidence_words(score: float) -> str:
@@ -292,9 +297,11 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
                              "duplicate rows are dropped. Replace swaps the dataset for this file; the old rows "
                              "stay until the new ones have landed.")
 
+    answers = ask(_questions(ws, staged, dataset, mapping), key=f"{key}_q_{dataset}")
+
     st.markdown(f"**Preview** — the first {PREVIEW_ROWS} rows as they will be stored")
     try:
-        frame = _preview(staged, dataset, mapping, drop)
+        frame = _preview(staged, dataset, mapping, drop, answers)
     except KpiError as exc:
         st.warning(str(exc), icon=":material/report:")
         return None
@@ -308,7 +315,21 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
             frame[stored] = "(pseudonymised)"
     st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 320),
                  column_config=_preview_columns(dataset, frame))
-    return LoadRequest(staged, dataset, {k: v for k, v in mapping.items()}, tuple(drop), tuple(pseudo), mode)
+    return LoadRequest(staged, dataset, {k: v for k, v in mapping.items()}, tuple(drop), tuple(pseudo), mode,
+                       answers)
+
+
+def _questions(ws: Workspace, staged: StagedFile, dataset: str, mapping: dict) -> list:
+    """The choices that change numbers for this file as mapped (worked out once per mapping)."""
+    cache_key = ("questions", dataset, tuple(sorted((k, v or "") for k, v in mapping.items())))
+    if cache_key not in staged.previews:
+        try:
+            found = questions_for(staged.path, ws=ws, file_name=staged.name, dataset=dataset,
+                                  mapping={k: v for k, v in mapping.items() if v})
+        except KpiError:
+            found = []  # the preview below says what is wrong with the file as mapped
+        staged.previews[cache_key] = found
+    return staged.previews[cache_key]
 
 
 def _preview_columns(dataset: str, frame: pd.DataFrame) -> dict:
@@ -324,13 +345,15 @@ def _preview_columns(dataset: str, frame: pd.DataFrame) -> dict:
     return config
 
 
-def _preview(staged: StagedFile, dataset: str, mapping: dict, drop: list[str]) -> pd.DataFrame:
+def _preview(staged: StagedFile, dataset: str, mapping: dict, drop: list[str], answers: dict) -> pd.DataFrame:
     cache = staged.previews
-    cache_key = (dataset, tuple(sorted((k, v or "") for k, v in mapping.items())), tuple(drop))
+    cache_key = (dataset, tuple(sorted((k, v or "") for k, v in mapping.items())), tuple(drop),
+                 tuple(sorted(answers.items())))
     if cache_key not in cache:
-        cache.clear()
+        for old in [k for k in cache if k and k[0] != "questions"]:
+            del cache[old]
         cache[cache_key] = preview(staged.path, dataset, mapping, PREVIEW_ROWS, file_name=staged.name,
-                                   drop_columns=drop)
+                                   drop_columns=drop, answers=answers or None)
     return cache[cache_key].copy()
 
 
@@ -386,7 +409,8 @@ def load(ws: Workspace, request: LoadRequest) -> LoadOutcome | None:
             result: IngestResult = ingest_file(ws, staged.path, dataset=request.dataset, mapping=request.mapping,
                                                mode=request.mode, file_name=staged.name,
                                                drop_columns=request.drop_columns,
-                                               pseudonymise=request.pseudonymise)
+                                               pseudonymise=request.pseudonymise,
+                                               answers=request.answers or None)
         except KpiError as exc:
             status.update(label=refused, state="error", expanded=False)
             session.show_error(exc)
