@@ -112,7 +112,9 @@ def test_scorecard_to_trends(app_server, workspace_id, page, browser):
     trends_view = time.monotonic() - started
     assert "kpi=" in page.url
     assert page.get_by_text("Unusual months").count() + page.get_by_text("Latest,").count() >= 1
-    assert page.get_by_test_id("stVegaLiteChart").count() >= 2
+    # Charts draw after the text: wait for them rather than count too early on a busy machine.
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 2",
+                           timeout=60_000)
     assert not page.get_by_test_id("stException").count()
     shot(page, "trends")
     print(f"browser: scorecard first view {first_view:.1f} s, Team view {team_view:.1f} s, "
