@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,7 +182,7 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
         try:
             with gzip.open(p, "rb") as fh:
                 first = fh.read(HEAD_BYTES)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputError.at(file=name, problem=f"the gzip file cannot be opened ({exc})",
                                 hint="compress the CSV again with gzip") from exc
         if not first.strip():

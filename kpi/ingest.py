@@ -1002,7 +1002,7 @@ def _ingest_fast(ws: Workspace, cur, plan: _Plan, mode: str, secret: str | None)
                                 mode=mode)
         if mode == "replace":
             read = rows
-        if rows == 0:
+        if rows == 0 or read == 0:  # nothing landed: the validating path says why
             cur.execute("ROLLBACK")
             return None
         if mode == "replace":
@@ -1079,6 +1079,7 @@ def _ingest_checked(ws: Workspace, plan: _Plan, mode: str, secret: str | None,
         select, params = _select_sql(plan, forms, secret)
         before = ws.row_count(plan.dataset) if mode == "append" and ws.has(plan.dataset) else 0
         cur.execute("BEGIN TRANSACTION")
+        added = None
         try:
             if mode == "append":
                 cur.execute(f"CREATE TEMP TABLE _kpi_fast AS {select}", params)
@@ -1086,7 +1087,7 @@ def _ingest_checked(ws: Workspace, plan: _Plan, mode: str, secret: str | None,
                 select, params = "SELECT * FROM _kpi_fast", []
             rows = ws.replace_table(cur, plan.dataset, select, params, source=name, mapping=dict(plan.mapping),
                                     mode=mode)
-            if rows == 0:
+            if rows == 0 or added == 0:  # an append that adds nothing is refused like a replace
                 raise InputError.at(file=name, problem="no row has a value in every required column "
                                     f"({', '.join(DATASETS[plan.dataset].required)})",
                                     hint="fill in the required columns, or map them to other columns")

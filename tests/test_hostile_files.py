@@ -164,15 +164,8 @@ def test_files_are_as_the_script_makes_them(tmp_path):
         assert path.read_bytes() == (BAD / path.name).read_bytes(), path.name
 
 
-APPEND_ADDS_NOTHING = pytest.mark.xfail(strict=True, reason=(
-    "mode='append' with a file that adds no row (header only; or no row with every required value) is "
-    "accepted — silently for the header-only file — though mode='replace' refuses it: nothing is added, "
-    "but data_version is bumped and _kpi_datasets records the empty file as the dataset's source. "
-    "The fast path only rolls back when the dataset ends with 0 rows, which an append never does; "
-    "the validating path does not check for 0 rows added"))
 REFUSALS = [pytest.param(name, mode, id=f"{name}-{mode}",
-                         marks=[APPEND_ADDS_NOTHING] if mode == "append" and name in (
-                             "header_only_customers.csv", "empty_required_customers.csv") else [])
+                         marks=[])
             for name in sorted(REJECTED) for mode in ("replace", "append")]
 
 
@@ -240,9 +233,6 @@ def test_a_bare_carriage_return_names_its_line(ws):
     assert "state machine" not in message
 
 
-@pytest.mark.xfail(strict=True, reason="kpi/detect.py sniff() catches (OSError, EOFError) around gzip.open/read "
-                   "but a corrupt deflate stream raises zlib.error: the user gets a raw "
-                   "'zlib.error: Error -3 while decompressing data: invalid block type'")
 def test_a_corrupt_gzip_is_refused_with_a_message(ws):
     assert_refused(ws, BAD / "corrupt_customers.csv.gz", ["gzip"])
 
