@@ -6,7 +6,9 @@ import csv
 import io
 import json
 import math
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from . import catalog
@@ -37,7 +39,19 @@ def open_data(path: str) -> Workspace:
         ingest_folder(ws, p)
         return ws
     if _is_workspace_file(p):
-        return Workspace(p, read_only=True)
+        try:
+            return Workspace(p, read_only=True)
+        except KpiError as exc:
+            if "could not set lock" not in str(exc.__cause__ or "").lower():
+                raise
+        # The app holds the file (DuckDB lets one process at a time open it): read a snapshot copy.
+        print(f"note: {p.name} is open in the app; reading a copy taken now", file=sys.stderr)
+        snapshot = Path(tempfile.mkdtemp(prefix="kpi-snapshot-")) / p.name
+        shutil.copy2(p, snapshot)
+        wal = p.with_name(p.name + ".wal")
+        if wal.exists():
+            shutil.copy2(wal, snapshot.with_name(snapshot.name + ".wal"))
+        return Workspace(snapshot)
     ws = Workspace(None)
     ingest_file(ws, p)
     return ws

@@ -1,0 +1,178 @@
+"""`python -m kpi` as cli.md writes it down: commands, output formats, exit codes, messages."""
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kpi import catalog
+from kpi.cli import main
+from kpi.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def data_folder(tmp_path):
+    """A folder of dataset files named after their dataset, with canonical headers."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "subscriptions.csv").write_text(
+        "customer_id,start_date,end_date,mrr,plan\n"
+        "a,2025-01-05,,100,pro\n"
+        "b,2025-01-10,2025-03-01,50,basic\n"
+        "c,2025-02-03,,30,basic\n")
+    (folder / "payments.csv").write_text(
+        "customer_id,date,amount\na,2025-01-05,100\nb,2025-01-10,50\nc,2025-02-03,30\na,2025-02-05,100\n")
+    return folder
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_catalog_json_has_every_kpi_with_the_fields_of_cli_md(capsys):
+    code, out, _ = run(capsys, "catalog", "--format", "json")
+    records = json.loads(out)
+    assert code == 0 and [r["id"] for r in records] == list(catalog.CATALOG)
+    assert set(records[0]) == {"id", "name", "category", "unit", "direction", "kind", "leading", "input",
+                               "qualitative", "perspective", "stages", "goals", "description", "formula", "needs"}
+    assert isinstance(records[0]["leading"], bool) and isinstance(records[0]["needs"], list)
+
+
+def test_catalog_csv_and_markdown(capsys):
+    code, out, _ = run(capsys, "catalog", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == len(catalog.CATALOG) and rows[0]["id"] == "mrr"
+    code, out, _ = run(capsys, "catalog", "--format", "markdown")
+    assert code == 0 and "| `mrr` |" in out
+
+
+def test_compute_json_from_a_folder(capsys, data_folder):
+    code, out, _ = run(capsys, "compute", "--data", str(data_folder), "--kpi", "mrr", "--kpi", "revenue",
+                       "--grain", "month", "--as-of", "2025-03-15", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0
+    assert set(rows[0]) == {"kpi", "grain", "period", "segment", "value", "partial"}
+    mrr = {r["period"]: r["value"] for r in rows if r["kpi"] == "mrr"}
+    # Jan: a 100 + b 50; Feb: + c 30; Mar 15: b ended on Mar 1 -> 100 + 30.
+    assert mrr == {"2025-01-01": 150.0, "2025-02-01": 180.0, "2025-03-01": 130.0}
+    revenue = {r["period"]: r["value"] for r in rows if r["kpi"] == "revenue"}
+    assert revenue == {"2025-01-01": 150.0, "2025-02-01": 130.0, "2025-03-01": 0.0}
+    assert [r["partial"] for r in rows if r["kpi"] == "mrr"] == [False, False, True]
+    # The order is kpi, then period, then segment.
+    assert [r["kpi"] for r in rows] == ["mrr"] * 3 + ["revenue"] * 3
+
+
+def test_compute_csv_with_a_segment(capsys, data_folder):
+    code, out, _ = run(capsys, "compute", "--data", str(data_folder), "--kpi", "mrr", "--segment", "plan",
+                       "--as-of", "2025-02-28", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and list(rows[0]) == ["kpi", "grain", "period", "segment", "value", "partial"]
+    by = {(r["period"], r["segment"]): float(r["value"]) for r in rows}
+    assert by[("2025-02-01", "pro")] == 100.0 and by[("2025-02-01", "basic")] == 80.0
+
+
+def test_compute_from_a_workspace_file_made_by_ingest(capsys, data_folder, tmp_path):
+    ws_file = tmp_path / "team.duckdb"
+    code, out, _ = run(capsys, "ingest", "--data", str(data_folder), "--workspace", str(ws_file))
+    assert code == 0
+    assert "payments.csv: payments, 4 rows" in out and "subscriptions.csv: subscriptions, 3 rows" in out
+    code, out, _ = run(capsys, "compute", "--data", str(ws_file), "--kpi", "paying_customers",
+                       "--as-of", "2025-02-28", "--start", "2025-02-01")
+    assert code == 0 and json.loads(out) == [{"kpi": "paying_customers", "grain": "month", "period": "2025-02-01",
+                                             "segment": None, "value": 3.0, "partial": False}]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["compute", "--data", "/no/such/folder"], ["/no/such/folder", "no such file or folder"]),
+    (["compute", "--data", "DATA", "--kpi", "mrrr"], ["mrrr", "did you mean mrr"]),
+    (["compute", "--data", "DATA", "--grain", "decade"], ["invalid choice", "decade"]),
+    (["compute", "--data", "DATA", "--as-of", "31/01/2025"], ["31/01/2025", "ISO"]),
+    (["scorecard", "--data", "DATA", "--goals", "/no/goals.json"], ["goals.json"]),
+])
+def test_bad_input_exits_2_with_a_message(capsys, data_folder, args, words):
+    args = [str(data_folder) if a == "DATA" else a for a in args]
+    with pytest.raises(SystemExit) if "--grain" in args else _no_raise():
+        code, out, err = run(capsys, *args)
+        assert code == 2 and out == ""
+        for w in words:
+            assert w in err
+    if "--grain" in args:
+        err = capsys.readouterr().err
+        assert all(w in err for w in words)
+
+
+class _no_raise:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_a_file_that_matches_no_dataset_is_refused_naming_the_closest(capsys, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "export.csv").write_text("customer_id,note\nK1,hello\n")
+    code, out, err = run(capsys, "ingest", "--data", str(folder), "--workspace", str(tmp_path / "w.duckdb"))
+    assert code == 2 and "export.csv" in err and "closest" in err and "missing" in err
+    assert not (tmp_path / "w.duckdb").exists() or Workspace(tmp_path / "w.duckdb").datasets() == []
+
+
+def test_a_bad_value_names_file_line_and_column(capsys, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "payments.csv").write_text("customer_id,date,amount\na,2025-01-01,10\nb,2025-01-02,n/a\n")
+    code, _, err = run(capsys, "compute", "--data", str(folder))
+    assert code == 2
+    assert "payments.csv, line 3, column amount: 'n/a' is not a number" in err
+    assert "Traceback" not in err
+
+
+def write_goals(path, goals):
+    path.write_text(json.dumps({"goals": goals}))
+    return path
+
+
+def test_scorecard_and_check(capsys, data_folder, tmp_path):
+    # MRR: 150 at Jan 31 (baseline), 180 at Feb 28 (as of). Target 200 by Mar 31.
+    # progress = (180 - 150) / (200 - 150) = 0.6; expected = 28 / 59 days = 0.47 -> on track.
+    on_track = write_goals(tmp_path / "g1.json", [{"kpi": "mrr", "target": 200, "deadline": "2025-03-31",
+                                                  "baseline": 150, "baseline_date": "2025-01-31"}])
+    code, out, _ = run(capsys, "scorecard", "--data", str(data_folder), "--goals", str(on_track),
+                       "--as-of", "2025-02-28")
+    record = json.loads(out)[0]
+    assert code == 0 and record["status"] == "on_track" and record["value"] == 180.0
+    assert record["progress"] == pytest.approx(0.6) and record["expected"] == pytest.approx(28 / 59)
+    assert set(record) == {"kpi", "grain", "period", "value", "previous", "change", "target", "deadline",
+                           "baseline", "progress", "expected", "status", "alert", "projection"}
+    code, out, _ = run(capsys, "scorecard", "--data", str(data_folder), "--goals", str(on_track),
+                       "--as-of", "2025-02-28", "--format", "markdown")
+    assert code == 0 and "| Monthly recurring revenue |" in out and "On track" in out
+    code, out, _ = run(capsys, "check", "--data", str(data_folder), "--goals", str(on_track), "--as-of", "2025-02-28")
+    assert code == 0 and "fine" in out
+    # The same target with an alert below 200: check exits 1 and names the goal.
+    alert = write_goals(tmp_path / "g2.json", [{"kpi": "mrr", "target": 200, "deadline": "2025-03-31",
+                                               "baseline": 150, "baseline_date": "2025-01-31", "alert_below": 190}])
+    code, out, _ = run(capsys, "check", "--data", str(data_folder), "--goals", str(alert), "--as-of", "2025-02-28")
+    assert code == 1 and out.startswith("mrr:") and "below the alert threshold" in out
+
+
+def test_the_cli_is_a_real_program_that_reads_a_workspace_the_app_has_open(tmp_path, data_folder):
+    """Run as cron would: a separate process, while another process holds the workspace file."""
+    ws_file = tmp_path / "open.duckdb"
+    holder = Workspace(ws_file)  # the app's server process holds the file
+    from kpi.ingest import ingest_folder
+    ingest_folder(holder, data_folder)
+    result = subprocess.run([sys.executable, "-m", "kpi", "compute", "--data", str(ws_file), "--kpi", "mrr",
+                             "--as-of", "2025-02-28", "--format", "csv"], capture_output=True, text=True, cwd=ROOT)
+    holder.close()
+    assert result.returncode == 0, result.stderr
+    assert "reading a copy" in result.stderr
+    assert "mrr,month,2025-02-01,,180.0,False" in result.stdout
