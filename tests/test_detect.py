@@ -15,7 +15,7 @@ from kpi.detect import (FileLayout, dataset_from_file_name, detect, detect_file,
 from kpi.errors import InputError
 
 DATA = Path(__file__).parent / "data"
-FIXTURES = Path("/work/shared/fixtures/exports")
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "exports"
 
 # One plausible value per canonical type, to give detection a sample to look at.
 VALUE = {"id": "c_001", "text": "pro", "date": "2025-01-31", "timestamp": "2025-01-31 10:00:00",

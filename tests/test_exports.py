@@ -24,7 +24,7 @@ from kpi.questions import questions_for
 from kpi.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path("/work/shared/fixtures/exports")
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "exports"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text()) if (FIXTURES / "expected.json").exists() else {}
 pytestmark = pytest.mark.skipif(not EXPECTED, reason="shared/fixtures/exports is not there")
 

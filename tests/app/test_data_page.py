@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGE = "pages/data.py"
 TIMEOUT = 120
-FIXTURES = Path("/work/shared/fixtures/exports")
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "exports"
 
 PAYMENTS = b"customer_id,date,amount\nC1,2025-01-05,100\nC2,2025-01-20,50.5\nC1,2025-02-05,100\n"
 PAYMENTS_BAD = b"customer_id,date,amount\nC1,2025-03-05,100\nC2,2025-03-20,n/a\nC3,2025-03-21,20\n"
