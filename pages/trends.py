@@ -141,7 +141,7 @@ with tabs[0]:
                 judged = in_range(analysis.anomalies(series_full, unit=label.unit)) if show_odd else None
                 notes = annotations_frame(k) if show_notes else None
                 charts.draw(
-                    "trend_chart", series=series, name=label.name, unit=label.unit, grain=grain,
+                    "trend_chart", key=f"trend_{k}", series=series, name=label.name, unit=label.unit, grain=grain,
                     description=description, status=status, band=band, compare=comparison,
                     compare_label="Previous period" if compare == "Previous period" else "A year before",
                     moving=moving, moving_label=f"{window}-{noun} average", judged=judged, annotations=notes)
