@@ -329,11 +329,14 @@ def test_the_core_never_imports_streamlit():
 
 def test_charts_download_as_png_and_svg():
     """Every chart of the Trends page can be saved as an image (vl-convert, no browser)."""
+    import datetime as dt
+
     import pandas as pd
     from ui import charts
     series = pd.DataFrame({"period": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]).date,
                            "value": [10.0, 12.0, 11.0], "partial": [False, False, True]})
     spec = charts._spec.__wrapped__("trend_chart", dict(series=series, name="MRR", unit="currency", grain="month"))
+    spec["datasets"] = {**spec.get("datasets", {}), "dates": [{"day": dt.date(2026, 1, 1)}]}  # as pages pass them
     png = charts.chart_png(spec)
     svg = charts.chart_svg(spec)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -7,6 +7,8 @@ tooltip shows exactly what a card shows; status colours come from ``kpi.goals.CO
 """
 from __future__ import annotations
 
+import json
+
 import math
 
 import altair as alt
@@ -490,8 +492,9 @@ def chart_svg(spec: dict) -> str:
 
 
 def _with_size(spec: dict) -> dict:
-    # On the page the chart takes the container's width; a file needs a width of its own.
-    sized = dict(spec)
+    # On the page the chart takes the container's width; a file needs a width of its own. Dates
+    # in the inline data go as ISO text (the converter takes plain JSON only).
+    sized = json.loads(json.dumps(spec, default=str))
     if sized.get("width") in (None, "container"):
         sized["width"] = 900
     return sized
