@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import catalog, lifecycle
 from .formatting import format_value
+from .goals import _as_date  # one reading of dates for goals and the wizard
 from .goals import (GoalsDoc, Objective, Status, Target, add_months, default_baseline, period_end,
                     period_start, suggest_target)
 
@@ -682,14 +683,6 @@ def data_fingerprint(ws) -> tuple:
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return pd.Timestamp(value).date()
-
-
 def _number(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None

@@ -103,6 +103,57 @@ def sample_template(folder: Path = SAMPLE_DIR) -> Path:
     return target
 
 
+def copy_workspace(ws: Workspace, name: str | None = None) -> str:
+    """A new workspace holding everything of ``ws`` (data, mappings, goals, settings); its id.
+
+    Copied in one transaction from ``ws``'s own connection (DuckDB opens a file once per process).
+    Share links are not copied: the copy is private until its owner shares it.
+    """
+    ws.require_writable("copy this workspace")
+    new_id = new_workspace_id()
+    target = workspace_path(new_id)
+    open_workspace(new_id).close()  # the metadata tables, with their keys
+    alias = f"kpi_copy_{secrets.token_hex(6)}"
+    with ws.cursor() as cur:
+        cur.execute(f"ATTACH ? AS {alias}", [str(target)])
+        try:
+            tables = [r[0] for r in cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                "AND table_catalog = current_database()").fetchall()]
+            made = {r[0] for r in cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [alias]).fetchall()}
+            cur.execute("BEGIN TRANSACTION")
+            for t in tables:
+                q = quote_ident(t)
+                if t in made:
+                    cur.execute(f"INSERT INTO {alias}.main.{q} SELECT * FROM main.{q}")
+                else:
+                    cur.execute(f"CREATE TABLE {alias}.main.{q} AS SELECT * FROM main.{q}")
+            cur.execute("COMMIT")
+        finally:
+            cur.execute(f"DETACH {alias}")
+    with open_workspace(new_id) as copy:
+        copy.set_setting("name", name or f"Copy of {ws.setting('name') or 'my workspace'}")
+    return new_id
+
+
+def rename_workspace(ws: Workspace, name: str) -> None:
+    name = " ".join(str(name).split())[:80]
+    if not name:
+        raise InputError("Give the workspace a name (a few words).")
+    ws.set_setting("name", name)
+
+
+def delete_workspace(ws: Workspace, workspace_id: str) -> None:
+    """Delete a workspace's file for good (the caller asked the user to confirm)."""
+    ws.require_writable("delete this workspace")
+    path = workspace_path(workspace_id)
+    ws.close()
+    for f in (path, path.with_name(path.name + ".wal")):
+        if f.exists():
+            f.unlink()
+
+
 def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR) -> list[str]:
     """Load the demo datasets of ``sample_data/`` into a workspace, replacing those datasets.
 

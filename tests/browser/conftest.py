@@ -135,3 +135,26 @@ def wait_for_app(page):
         "!document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
         timeout=60_000)
     page.wait_for_timeout(300)
+
+
+def sample_workspace_in(app_server, tmp_path_factory, goals=None) -> str:
+    """A copy of the sample workspace (loaded once per run) in the served app's data folder, with
+    ``goals`` saved in it; returns its id."""
+    import shutil
+    from kpi import store
+    from kpi.workspace import Workspace
+    from kpi.workspaces import load_sample, new_workspace_id
+    sample = tmp_path_factory.getbasetemp() / "browser_sample.duckdb"
+    if not sample.exists():
+        partial = sample.with_suffix(".loading")
+        with Workspace(partial) as ws:
+            load_sample(ws)
+        partial.rename(sample)
+    wid = new_workspace_id()
+    target = app_server.home / "workspaces" / f"{wid}.duckdb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sample, target)
+    if goals is not None:
+        with Workspace(target) as ws:
+            store.save_goals(ws, goals)
+    return wid

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import screenshot
+from conftest import sample_workspace_in, screenshot
 from kpi import store
 from kpi.goals import GoalsDoc, Target
 from kpi.workspace import Workspace
@@ -58,20 +58,8 @@ def shot(page, name: str) -> Path:
 
 @pytest.fixture(scope="module")
 def workspace_id(app_server, tmp_path_factory) -> str:
-    """The sample data with five targets, placed in the served app's data folder."""
-    sample = tmp_path_factory.getbasetemp() / "issue5_sample.duckdb"
-    if not sample.exists():
-        partial = sample.with_suffix(".loading")
-        with Workspace(partial) as ws:
-            load_sample(ws)
-        partial.rename(sample)
-    wid = new_workspace_id()
-    target = app_server.home / "workspaces" / f"{wid}.duckdb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(sample, target)
-    with Workspace(target) as ws:
-        store.save_goals(ws, GOALS)
-    return wid
+    """The sample data with its targets, placed in the served app's data folder."""
+    return sample_workspace_in(app_server, tmp_path_factory, GOALS)
 
 
 def open_app(page, url: str) -> None:

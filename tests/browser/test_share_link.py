@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from conftest import screenshot, wait_for_app
+from conftest import sample_workspace_in, screenshot, wait_for_app
 from kpi import store
 from kpi.goals import GoalsDoc, Target
 from kpi.workspace import Workspace
@@ -23,19 +23,8 @@ GOALS = GoalsDoc(targets=[
 
 @pytest.fixture(scope="module")
 def workspace_id(app_server, tmp_path_factory) -> str:
-    sample = tmp_path_factory.getbasetemp() / "share_sample.duckdb"
-    if not sample.exists():
-        partial = sample.with_suffix(".loading")
-        with Workspace(partial) as ws:
-            load_sample(ws)
-        partial.rename(sample)
-    wid = new_workspace_id()
-    target = app_server.home / "workspaces" / f"{wid}.duckdb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(sample, target)
-    with Workspace(target) as ws:
-        store.save_goals(ws, GOALS)
-    return wid
+    """The sample data with its targets, placed in the served app's data folder."""
+    return sample_workspace_in(app_server, tmp_path_factory, GOALS)
 
 
 def settle(page) -> None:
