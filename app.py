@@ -122,6 +122,7 @@ try:
         share_slot = sidebar(ws)
         navigation = st.navigation(PAGES)
         with share_slot:
+            sharing.workspace_menu(ws)
             sharing.share_popover(ws, navigation.url_path,
                                   [page.url_path for pages in PAGES.values() for page in pages])
         if navigation.url_path != "scorecard":  # the Scorecard lists them in full

@@ -148,7 +148,10 @@ def delete_workspace(ws: Workspace, workspace_id: str) -> None:
     """Delete a workspace's file for good (the caller asked the user to confirm)."""
     ws.require_writable("delete this workspace")
     path = workspace_path(workspace_id)
-    ws.close()
+    try:
+        ws.close()
+    except duckdb.Error:
+        pass  # another session is mid-query on it: the file goes anyway (open handles keep their copy)
     for f in (path, path.with_name(path.name + ".wal")):
         if f.exists():
             f.unlink()

@@ -234,3 +234,14 @@ def load_sample_data(ws: Workspace) -> bool:
             show_error(exc)
             return False
     return True
+
+
+def switch_workspace(workspace_id: str) -> None:
+    """Open another workspace in this session (after a copy) and rerun."""
+    for key in ("share_token", "share_role"):  # the new workspace is this session's own
+        st.session_state.pop(key, None)
+    if SHARE_PARAM in st.query_params:
+        del st.query_params[SHARE_PARAM]
+    st.session_state["workspace_id"] = workspace_id
+    st.query_params[WS_PARAM] = workspace_id
+    st.rerun()

@@ -13,7 +13,7 @@ from typing import Iterable
 
 import streamlit as st
 
-from kpi import access
+from kpi import access, workspaces
 from kpi.compute import GRAINS
 from kpi.errors import KpiError
 from kpi.scorecard import kpi_label, needs_attention
@@ -142,3 +142,32 @@ def alerts_banner(ws, statuses) -> None:
                       for s in flagged[:5])
     more = f" and {len(flagged) - 5} more" if len(flagged) > 5 else ""
     st.warning(f"Off target: {names}{more}. The Scorecard has the details.", icon=":material/notifications:")
+
+
+def workspace_menu(ws) -> None:
+    """Rename or copy the workspace (editors only; the core refuses viewers anyway).
+
+    It is drawn after ``st.navigation``: a form drawn before it in the sidebar did not submit.
+    """
+    if session.is_viewer():
+        return
+    with st.popover("Workspace", icon=":material/folder_open:", width="stretch"):
+        with st.form("ws_rename_form", border=False):
+            name = st.text_input("Name", value=ws.setting("name") or "My workspace", max_chars=80)
+            renamed = st.form_submit_button("Rename", icon=":material/edit:")
+        if renamed:
+            try:
+                workspaces.rename_workspace(ws, name)
+            except KpiError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+        st.divider()
+        st.caption("A copy holds the same data, goals and settings; share links are not copied.")
+        if st.button("Make a copy and open it", key="ws_copy", icon=":material/content_copy:"):
+            try:
+                new_id = workspaces.copy_workspace(ws)
+            except KpiError as exc:
+                st.error(str(exc))
+            else:
+                session.switch_workspace(new_id)
