@@ -14,15 +14,8 @@ ws = session.workspace()
 v = session.view()
 st.title("Scorecard")
 
-if not ws.datasets():
-    st.info("Load some data first: the scorecard is worked out from your tables.")
-    cards.safe_page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
-    st.stop()
-
-data_as_of = session.workspace_as_of(ws)
-if data_as_of is None:
-    st.info("The loaded data has no dated rows yet, so there is nothing to score.")
-    st.stop()
+data_as_of = cards.require_dated_data(ws, session.workspace_as_of(ws), what="the scorecard is",
+                                      nothing="nothing to score")
 # The sidebar's "To" date picks the period to look back at; the scorecard then stands on its last day.
 as_of = v.as_of or data_as_of
 if v.end is not None:

@@ -17,14 +17,8 @@ ws = session.workspace()
 v = session.view()
 st.title("Trends")
 
-if not ws.datasets():
-    st.info("Load some data first: trends are worked out from your tables.")
-    cards.safe_page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
-    st.stop()
-data_as_of = session.workspace_as_of(ws)
-if data_as_of is None:
-    st.info("The loaded data has no dated rows yet, so there is nothing to draw.")
-    st.stop()
+data_as_of = cards.require_dated_data(ws, session.workspace_as_of(ws), what="trends are",
+                                      nothing="nothing to draw")
 as_of = v.as_of or data_as_of
 grain = v.grain
 noun = analysis.GRAIN_NOUN[grain]

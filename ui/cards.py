@@ -287,3 +287,19 @@ def safe_page_link(page: str, *, label: str, icon: str | None = None, **kwargs) 
         st.page_link(page, label=label, icon=icon, **kwargs)
     except StreamlitAPIException:
         st.caption(f"{label} (that page is not available in this version)")
+
+
+def require_dated_data(ws, as_of: date | None, *, what: str, nothing: str) -> date:
+    """Stop a page that needs dated rows, saying what to do; otherwise the data's as-of date.
+
+    ``what`` completes "Load some data first: ... worked out from your tables"; ``nothing`` ends
+    "The loaded data has no dated rows yet, so there is ...".
+    """
+    if not ws.datasets():
+        st.info(f"Load some data first: {what} worked out from your tables.")
+        safe_page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
+        st.stop()
+    if as_of is None:
+        st.info(f"The loaded data has no dated rows yet, so there is {nothing}.")
+        st.stop()
+    return as_of
