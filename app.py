@@ -7,6 +7,7 @@ import streamlit as st
 
 from kpi.compute import GRAINS
 from kpi.errors import KpiError
+from kpi.workspaces import SAMPLE_ID
 from ui import components, session, sharing
 
 st.set_page_config(page_title="KPI Explorer", page_icon=":material/monitoring:", layout="wide")
@@ -40,6 +41,10 @@ def welcome(ws) -> None:
         if st.button("Load the sample data", type="primary", key="welcome_sample") and session.load_sample_data(ws):
             st.session_state["welcome_done"] = True
             st.rerun()
+        if st.button("Or just look around the read-only sample", key="welcome_look", type="tertiary",
+                     help="The public sample workspace, with a KPI set and targets already made. "
+                          "Copy it from the Workspace menu to change anything."):
+            session.switch_workspace(SAMPLE_ID)
     with right.container(border=True):
         st.subheader("Upload your own exports")
         st.caption("CSV, TSV, .csv.gz or Parquet from billing, analytics, Jira, your help desk… "
@@ -55,7 +60,9 @@ def sidebar(ws):
     as_of = session.workspace_as_of(ws)
     with st.sidebar:
         st.caption(f"Workspace **{ws.setting('name') or 'My workspace'}**")
-        if session.is_viewer():
+        if session.is_sample():
+            st.badge("Sample · read-only", icon=":material/visibility:", color="gray")
+        elif session.is_viewer():
             st.badge("View only", icon=":material/visibility:", color="gray")
         share_slot = st.container()
         if len(summary):
@@ -107,8 +114,9 @@ ws = session.workspace()
 if "--sample" in sys.argv and not ws.datasets() and not st.session_state.get("sample_autoloaded"):
     st.session_state["sample_autoloaded"] = True
     session.load_sample_data(ws)
-if st.session_state.pop("workspace_notice", None):
-    st.toast("That workspace link was not found, so you have a new, empty workspace.")
+notice = st.session_state.pop("workspace_notice", None)
+if notice:
+    st.toast(notice, icon=":material/info:")
 recovered = session.recovery_notice(session.workspace_id())
 if recovered:
     st.warning(recovered, icon=":material/build:")

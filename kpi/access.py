@@ -133,6 +133,15 @@ def revoke_share(workspace_id: str, share_id: str) -> bool:
     return gone
 
 
+def revoke_all(workspace_id: str) -> int:
+    """Revoke every link to a workspace (it was deleted); how many there were."""
+    with _registry(write=True) as data:
+        keep = [e for e in data["shares"] if e.get("workspace") != workspace_id]
+        gone = len(data["shares"]) - len(keep)
+        data["shares"] = keep
+    return gone
+
+
 def shares_of(workspace_id: str) -> list[Share]:
     """The live share links of a workspace, oldest first."""
     with _registry(write=False) as data:

@@ -35,5 +35,9 @@ class PermissionDenied(KpiError):
     """A write was attempted through a read-only (viewer or sample) workspace."""
 
 
+class WorkspaceGone(KpiError):
+    """The workspace was deleted (by its owner, maybe in another session) and cannot be used."""
+
+
 class UnknownKpi(InputError):
     """A KPI id that is neither in the catalog nor a custom KPI of the workspace."""

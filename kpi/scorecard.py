@@ -68,7 +68,7 @@ def scorecard_markdown(statuses: list[Status], as_of=None) -> str:
     for s in statuses:
         label = kpi_label(s.kpi)
         period = f"{s.period}{' (partial)' if s.partial else ''}" if s.period else "—"
-        progress = "—" if s.progress is None else f"{s.progress * 100:.0f} %"
+        progress = "—" if s.progress is None else f"{round(s.progress * 100)} %"
         status = s.label + (" ⚠ alert" if s.alert else "")
         lines.append(f"| {_cell(label.name)} | {period} | {format_value(s.value, label.unit)} | "
                      f"{format_change(s.change, label.unit)} | {format_value(s.target, label.unit)} | "

@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import derived
 from .datasets import DATASETS, SQL_TYPES
-from .errors import InputError, PermissionDenied
+from .errors import InputError, PermissionDenied, WorkspaceGone
 
 META_TABLE = "_kpi_meta"          # key/value settings, data version
 DATASET_TABLE = "_kpi_datasets"   # one row per loaded dataset: source, mapping, rows
@@ -38,6 +38,15 @@ def data_home() -> Path:
 def quote_ident(name: str) -> str:
     """A SQL identifier for any text (file headers included): double-quoted, quotes doubled."""
     return '"' + str(name).replace('"', '""') + '"'
+
+
+class _Gate:
+    """The units of work in flight on one database object, and whether it still takes new ones."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.active = 0
+        self.gone: str | None = None
 
 
 class Workspace:
@@ -64,6 +73,7 @@ class Workspace:
             spill.mkdir(parents=True, exist_ok=True)
             self._db.execute("SET GLOBAL temp_directory = ?", [str(spill)])
         self._lock = threading.Lock()
+        self._gate = _Gate()
         try:
             if not read_only:
                 self._ensure_meta()
@@ -89,21 +99,48 @@ class Workspace:
         """
         view = object.__new__(Workspace)
         view.path, view.read_only, view._db = self.path, True, self._db
-        view._lock, view._view_of = threading.Lock(), self
+        view._lock, view._view_of, view._gate = threading.Lock(), self, self._gate
         return view
+
+    @property
+    def gone(self) -> str | None:
+        """Why this workspace can no longer be used (deleted), or None while it can."""
+        return self._gate.gone
+
+    def shut(self, reason: str, timeout: float = 30.0) -> None:
+        """Refuse new work with ``reason``, wait for the units of work in flight, then close.
+
+        Used before a workspace's file is deleted: DuckDB writes the file again when the last
+        cursor on it closes, so every cursor must be done before the file goes.
+        """
+        gate = self._gate
+        with gate.cond:
+            gate.gone = reason
+            if not gate.cond.wait_for(lambda: gate.active == 0, timeout=timeout):
+                gate.gone = None
+                raise InputError("Someone else is working in this workspace right now — try again in a minute.")
+        self._db.close()
 
     # -- connection handling -------------------------------------------------------------
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor of its own for one unit of work; closed afterwards."""
-        with self._lock:
-            cur = self._db.cursor()
+        gate = self._gate
+        with gate.cond:
+            if gate.gone:
+                raise WorkspaceGone(gate.gone)
+            with self._lock:
+                cur = self._db.cursor()
+            gate.active += 1
         try:
             if self._view_of is not None:
                 cur.execute("BEGIN TRANSACTION READ ONLY")
             yield cur
         finally:
             cur.close()  # closing a cursor rolls back its open transaction
+            with gate.cond:
+                gate.active -= 1
+                gate.cond.notify_all()
 
     def rows(self, sql: str, params: list | tuple | None = None) -> list[tuple]:
         with self.cursor() as cur:

@@ -11,13 +11,18 @@ from pathlib import Path
 import duckdb
 
 from . import derived
-from .errors import InputError
+from .errors import InputError, WorkspaceGone
 from .workspace import DATASET_TABLE, Workspace, data_home, quote_ident
 
 # 128 bits from the OS's CSPRNG, URL-safe: an id cannot be guessed or enumerated.
 ID_BYTES = 16
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+# The public sample workspace: one per server, read-only for everyone, copied to be edited.
+SAMPLE_ID = "sample"
+SAMPLE_GOALS = ("revenue", "retention")
+SAMPLE_STAGE = "growth"
+DELETED = "This workspace was deleted by its owner."
 
 
 def new_workspace_id() -> str:
@@ -25,7 +30,14 @@ def new_workspace_id() -> str:
 
 
 def is_valid_id(workspace_id: str | None) -> bool:
-    return bool(workspace_id) and bool(_ID_RE.match(workspace_id))
+    return bool(workspace_id) and (workspace_id == SAMPLE_ID or bool(_ID_RE.match(workspace_id)))
+
+
+def is_sample(ws_or_id) -> bool:
+    """Whether a workspace (or id) is the public, read-only sample."""
+    if isinstance(ws_or_id, Workspace):
+        return ws_or_id.path is not None and ws_or_id.path == workspace_path(SAMPLE_ID)
+    return ws_or_id == SAMPLE_ID
 
 
 def workspace_path(workspace_id: str) -> Path:
@@ -35,11 +47,23 @@ def workspace_path(workspace_id: str) -> Path:
     return data_home() / "workspaces" / f"{workspace_id}.duckdb"
 
 
+def _tombstone(workspace_id: str) -> Path:
+    path = workspace_path(workspace_id)
+    return path.with_name(f"{path.stem}.deleted")
+
+
+def was_deleted(workspace_id: str) -> bool:
+    return is_valid_id(workspace_id) and _tombstone(workspace_id).exists()
+
+
 def workspace_exists(workspace_id: str) -> bool:
-    return is_valid_id(workspace_id) and workspace_path(workspace_id).exists()
+    return is_valid_id(workspace_id) and workspace_path(workspace_id).exists() and not was_deleted(workspace_id)
 
 
 def open_workspace(workspace_id: str, *, read_only: bool = False) -> Workspace:
+    """Open (or create) a workspace's file; a deleted workspace is never made again under its id."""
+    if was_deleted(workspace_id):
+        raise WorkspaceGone(DELETED)
     return Workspace(workspace_path(workspace_id), read_only=read_only)
 
 
@@ -50,7 +74,7 @@ def open_or_recover(workspace_id: str) -> tuple[Workspace, str | None]:
     """
     path = workspace_path(workspace_id)
     try:
-        ws = Workspace(path)
+        ws = open_workspace(workspace_id)
     except InputError as exc:
         # A lock held by another process (a cron `check`, a second server) is not damage.
         if not path.exists() or "could not set lock" in str(exc.__cause__ or "").lower():
@@ -109,6 +133,8 @@ def copy_workspace(ws: Workspace, name: str | None = None) -> str:
     Copied in one transaction from ``ws``'s own connection (DuckDB opens a file once per process).
     Share links are not copied: the copy is private until its owner shares it.
     """
+    if is_sample(ws):  # anyone may copy the public sample; it is copied from the server's own object
+        ws = getattr(ws, "_view_of", None) or ws
     ws.require_writable("copy this workspace")
     new_id = new_workspace_id()
     target = workspace_path(new_id)
@@ -134,6 +160,8 @@ def copy_workspace(ws: Workspace, name: str | None = None) -> str:
             cur.execute(f"DETACH {alias}")
     with open_workspace(new_id) as copy:
         copy.set_setting("name", name or f"Copy of {ws.setting('name') or 'my workspace'}")
+        if is_sample(ws):
+            copy.set_setting("sample_digest", "")  # the copy is the user's own, not the sample
     return new_id
 
 
@@ -145,16 +173,26 @@ def rename_workspace(ws: Workspace, name: str) -> None:
 
 
 def delete_workspace(ws: Workspace, workspace_id: str) -> None:
-    """Delete a workspace's file for good (the caller asked the user to confirm)."""
+    """Delete a workspace for good (the caller asked the user to confirm).
+
+    A marker is written first, so no session can make the workspace again under its id and its
+    share links stop working; then the database waits for the queries in flight (other sessions
+    may be reading it), closes, and its files go.
+    """
     ws.require_writable("delete this workspace")
-    path = workspace_path(workspace_id)
+    if is_sample(workspace_id) or workspace_path(workspace_id) != ws.path:
+        raise InputError("Only the workspace that is open can be deleted.")
+    path, marker = workspace_path(workspace_id), _tombstone(workspace_id)
+    marker.write_text(datetime.now(timezone.utc).isoformat(timespec="seconds") + "\n")
     try:
-        ws.close()
-    except duckdb.Error:
-        pass  # another session is mid-query on it: the file goes anyway (open handles keep their copy)
+        ws.shut(DELETED)
+    except InputError:
+        marker.unlink(missing_ok=True)
+        raise
     for f in (path, path.with_name(path.name + ".wal")):
-        if f.exists():
-            f.unlink()
+        f.unlink(missing_ok=True)
+    from .access import revoke_all
+    revoke_all(workspace_id)
 
 
 def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR) -> list[str]:
@@ -188,3 +226,52 @@ def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR) -> list[str]:
         finally:
             cur.execute(f"DETACH {alias}")
     return names
+
+
+def plan_sample(ws: Workspace) -> None:
+    """Give a workspace holding the sample data a KPI set and targets, as the wizard would make
+    them for a growth-stage product that wants revenue and to keep its customers, balanced."""
+    from . import catalog, wizard
+    from .compute import as_of_date, compute
+    computable = {k for k, a in catalog.availability(ws).items() if a.computable}
+    kpis = wizard.propose_kpis(SAMPLE_GOALS, SAMPLE_STAGE, computable)
+    kpis = wizard.auto_balance(kpis, surveys_loaded=ws.has("surveys"), computable=computable,
+                               goals=list(SAMPLE_GOALS), stage=SAMPLE_STAGE)
+    as_of = as_of_date(ws)
+    frame = compute(ws, kpis, grain=wizard.WIZARD_GRAIN)
+    state = wizard.WizardState(step=len(wizard.STEPS) - 1, goals=list(SAMPLE_GOALS), stage=SAMPLE_STAGE,
+                               kpis=kpis, proposed_for=[sorted(SAMPLE_GOALS), SAMPLE_STAGE])
+    drafts = {}
+    for k in kpis:
+        rows = frame[(frame["kpi"] == k) & frame["segment"].isna()][["period", "value", "partial"]]
+        entry = catalog.CATALOG[k]
+        drafts[k] = wizard.draft_target(k, rows, as_of, entry.direction, entry.unit)
+        if drafts[k].suggested is not None:
+            state.targets[k] = {"target": drafts[k].suggested, "deadline": drafts[k].deadline.isoformat()}
+    state.objective = {"choice": "new", "title": wizard.default_objective_title(SAMPLE_GOALS),
+                       "why": "Grow recurring revenue without losing the customers we have."}
+    wizard.save_plan(ws, state, drafts, as_of)
+
+
+def open_sample() -> Workspace:
+    """The server's public sample workspace, built from ``sample_data/`` (with a KPI set and targets)
+    the first time and again whenever the sample changes. The app hands out read-only views of it."""
+    path = workspace_path(SAMPLE_ID)
+    digest = _sample_digest(SAMPLE_DIR)
+    if path.exists():
+        ws = Workspace(path)
+        if ws.setting("sample_digest") == digest:
+            return ws
+        ws.close()
+    tmp = path.with_name(f"{SAMPLE_ID}.{os.getpid()}.{secrets.token_hex(4)}.building")
+    try:
+        with Workspace(tmp) as ws:
+            load_sample(ws)
+            plan_sample(ws)
+            ws.set_setting("name", "Sample workspace")
+            ws.set_setting("sample_digest", digest)
+        os.replace(tmp, path)  # atomic: a half-built sample is never seen
+    finally:
+        for f in (tmp, tmp.with_name(tmp.name + ".wal")):
+            f.unlink(missing_ok=True)
+    return Workspace(path)

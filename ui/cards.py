@@ -150,7 +150,7 @@ def progress_words(s: Status) -> str:
         return (f"Further from the target than at the baseline ({s.baseline_date:%d %b %Y})"
                 if s.baseline_date else "Further from the target than at the baseline")
     expected = f" · {s.expected * 100:.0f} % of the time gone" if s.expected is not None else ""
-    return f"Progress **{s.progress * 100:.0f} %** of the way{expected}"
+    return f"Progress **{round(s.progress * 100)} %** of the way{expected}"
 
 
 def projection_words(s: Status, unit: str, grain: str) -> str:
@@ -211,7 +211,7 @@ def kpi_card(card: Card, *, mode: str = "Team", as_of: date, key: str) -> None:
             line = target_words(s, card.unit)
             if mode == "Executive":
                 if s.progress is not None:
-                    line += (f" · {s.progress * 100:.0f} % of the way" if s.progress >= 0
+                    line += (f" · {round(s.progress * 100)} % of the way" if s.progress >= 0
                              else " · moving away from it")
                 st.markdown(line)
             else:

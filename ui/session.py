@@ -16,9 +16,10 @@ import streamlit as st
 
 from kpi import access, catalog
 from kpi.compute import GRAINS, as_of_date, compute, segment_options
-from kpi.errors import KpiError
+from kpi.errors import KpiError, WorkspaceGone
 from kpi.workspace import Workspace
-from kpi.workspaces import open_or_recover, is_valid_id, new_workspace_id, open_workspace, workspace_exists
+from kpi.workspaces import (SAMPLE_ID, open_or_recover, open_sample, is_valid_id, new_workspace_id,
+                            workspace_exists)
 
 WS_PARAM = "ws"
 SHARE_PARAM = "share"
@@ -28,6 +29,8 @@ SHARE_PARAM = "share"
 def _open(workspace_id: str) -> Workspace:
     # One DuckDB database object per workspace file per server process; queries take cursors.
     # A damaged file is kept aside and replaced by a fresh workspace: never a crash loop.
+    if workspace_id == SAMPLE_ID:
+        return open_sample()  # the public sample: sessions only ever get read-only views of it
     ws, note = open_or_recover(workspace_id)
     if note:
         _RECOVERED[workspace_id] = note
@@ -49,12 +52,32 @@ def _open_viewer(workspace_id: str) -> Workspace:
 
 
 def role() -> str:
-    """``owner`` (opened by its own workspace link), ``editor`` or ``viewer`` (opened by a share link)."""
+    """``owner`` (opened by its own workspace link), ``editor`` or ``viewer`` (opened by a share
+    link), or ``sample`` (the public sample workspace, read-only for everyone)."""
+    if st.session_state.get("workspace_id") == SAMPLE_ID and not st.session_state.get("share_token"):
+        return "sample"
     return st.session_state.get("share_role") or "owner"
 
 
 def is_viewer() -> bool:
-    return role() == "viewer"
+    """Whether this session can only look (a view-only link or the public sample)."""
+    return role() in ("viewer", "sample")
+
+
+def is_sample() -> bool:
+    return role() == "sample"
+
+
+def gone_page(message: str) -> None:
+    """The workspace was deleted (maybe in another session): say so and offer a fresh start."""
+    st.session_state.pop("workspace_id", None)
+    if WS_PARAM in st.query_params:
+        del st.query_params[WS_PARAM]
+    st.title("This workspace is gone")
+    st.info(message, icon=":material/delete_forever:")
+    if st.button("Start a new workspace", type="primary"):
+        st.rerun()
+    st.stop()
 
 
 def invalid_link_page(message: str = access.INVALID_LINK) -> None:
@@ -86,7 +109,7 @@ def workspace_id() -> str:
     if wid:
         return wid
     asked = st.query_params.get(WS_PARAM)
-    if asked and is_valid_id(asked) and workspace_exists(asked):
+    if asked == SAMPLE_ID or (asked and is_valid_id(asked) and workspace_exists(asked)):
         wid = asked
     else:
         if asked:
@@ -125,7 +148,13 @@ def workspace() -> Workspace:
     wid = workspace_id()
     if st.query_params.get(WS_PARAM) != wid:
         st.query_params[WS_PARAM] = wid
-    return _open(wid)
+    try:
+        ws = _open_viewer(wid) if wid == SAMPLE_ID else _open(wid)
+    except WorkspaceGone as exc:
+        gone_page(str(exc))
+    if ws.gone:
+        gone_page(ws.gone)
+    return ws
 
 
 def data_key(ws: Workspace) -> tuple[str, int]:
@@ -236,10 +265,12 @@ def load_sample_data(ws: Workspace) -> bool:
     return True
 
 
-def switch_workspace(workspace_id: str) -> None:
-    """Open another workspace in this session (after a copy) and rerun."""
-    for key in ("share_token", "share_role"):  # the new workspace is this session's own
+def switch_workspace(workspace_id: str, notice: str | None = None) -> None:
+    """Open another workspace in this session (after a copy or a delete) and rerun."""
+    for key in ("share_token", "share_role", "welcome_done", "share_links"):  # the new one is this session's own
         st.session_state.pop(key, None)
+    if notice:
+        st.session_state["workspace_notice"] = notice
     if SHARE_PARAM in st.query_params:
         del st.query_params[SHARE_PARAM]
     st.session_state["workspace_id"] = workspace_id

@@ -92,6 +92,10 @@ def share_url(token: str, page_path: str, page_paths: Iterable[str] = ()) -> str
 
 def share_popover(ws, page_path: str, page_paths: Iterable[str] = ()) -> None:
     """The sidebar's Share control: make an editor or view-only link, list and revoke links."""
+    if session.is_sample():
+        st.caption("Anyone can open the sample with this page's address. Copy it (Workspace menu) "
+                   "to share your own view of it.")
+        return
     if session.is_viewer():  # app.py shows the "View only" badge at the top of the sidebar
         st.caption("You opened a view-only link: you can look and download, not change anything.")
         return
@@ -145,10 +149,18 @@ def alerts_banner(ws, statuses) -> None:
 
 
 def workspace_menu(ws) -> None:
-    """Rename or copy the workspace (editors only; the core refuses viewers anyway).
+    """Rename, copy or delete the workspace (the core refuses what the session's role may not do).
 
-    It is drawn after ``st.navigation``: a form drawn before it in the sidebar did not submit.
+    The public sample offers only the copy; a view-only link offers nothing; only the owner (the
+    workspace's own link, not an editor link) may delete. It is drawn after ``st.navigation``: a
+    form drawn before it in the sidebar did not submit.
     """
+    if session.is_sample():
+        with st.popover("Workspace", icon=":material/folder_open:", width="stretch"):
+            st.caption("This is the public sample: everyone sees the same data and nobody can change "
+                       "it. Make a copy to try the wizard, set goals or add your own files.")
+            _copy_button(ws, "Copy the sample into my own workspace")
+        return
     if session.is_viewer():
         return
     with st.popover("Workspace", icon=":material/folder_open:", width="stretch"):
@@ -164,10 +176,39 @@ def workspace_menu(ws) -> None:
                 st.rerun()
         st.divider()
         st.caption("A copy holds the same data, goals and settings; share links are not copied.")
-        if st.button("Make a copy and open it", key="ws_copy", icon=":material/content_copy:"):
-            try:
-                new_id = workspaces.copy_workspace(ws)
-            except KpiError as exc:
-                st.error(str(exc))
-            else:
-                session.switch_workspace(new_id)
+        _copy_button(ws, "Make a copy and open it")
+        if session.role() == "owner":
+            st.divider()
+            _delete_controls(ws)
+
+
+def _copy_button(ws, label: str) -> None:
+    if st.button(label, key="ws_copy", icon=":material/content_copy:"):
+        try:
+            new_id = workspaces.copy_workspace(ws)
+        except KpiError as exc:
+            st.error(str(exc))
+        else:
+            session.switch_workspace(new_id)
+
+
+def _delete_controls(ws) -> None:
+    """Delete, behind an explicit confirmation that names what is lost."""
+    name = ws.setting("name") or "My workspace"
+    links = len(access.shares_of(session.workspace_id()))
+    n = len(ws.datasets())
+    lost = f"its {n} dataset{'s' if n != 1 else ''}, goals and reviews" + (
+        f"; its {links} share link{'s stop' if links != 1 else ' stops'} working" if links else "")
+    sure = st.checkbox(f"Delete “{plain(name)}” for good: {lost}", key="ws_delete_sure",
+                       help="Nothing is kept: download what you need first (Scorecard → Download).")
+    if st.button("Delete this workspace", key="ws_delete", icon=":material/delete_forever:",
+                 type="primary", disabled=not sure):
+        wid = session.workspace_id()
+        try:
+            workspaces.delete_workspace(ws, wid)
+        except KpiError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state.pop("ws_delete_sure", None)
+            session.switch_workspace(workspaces.new_workspace_id(),
+                                     notice=f"Deleted the workspace “{plain(name)}”. This is a new, empty one.")
