@@ -379,8 +379,11 @@ def _actions_per_user(run):
 def _retention_rate(run):
     step = STEP[run.grain]
     return f"""
-    WITH seen AS (SELECT p, seg, lag(p) OVER (PARTITION BY seg, user_id ORDER BY p) AS before FROM _up),
-         kept AS (SELECT p, seg, count(*) AS n FROM seen WHERE before = CAST(p - {step} AS DATE) GROUP BY 1, 2),
+    WITH kept AS (  -- active in P and in the period just before it (_up has one row per user and period)
+            SELECT now.p, now.seg, count(*) AS n
+            FROM _up now JOIN _up before ON before.user_id = now.user_id AND before.p = CAST(now.p - {step} AS DATE)
+             AND (before.seg = now.seg OR (before.seg IS NULL AND now.seg IS NULL))
+            GROUP BY 1, 2),
          base AS (SELECT CAST(p + {step} AS DATE) AS p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
     SELECT base.p, base.seg, COALESCE(kept.n, 0) AS num, base.n AS den, NULL AS val
     FROM base LEFT JOIN kept ON kept.p = base.p AND kept.seg IS NOT DISTINCT FROM base.seg
@@ -389,10 +392,11 @@ def _retention_rate(run):
 
 @_kpi("feature_adoption_rate", ("events",), "null", gridded=True, uses=("_up",))
 def _feature_adoption_rate(run):
+    window = derived.ADOPTION_WINDOW_DAYS
     return f"""
     WITH rel AS (SELECT DISTINCT event, released_date FROM _b_releases WHERE event IS NOT NULL),
          has_rel AS (SELECT DISTINCT per.p FROM _periods per JOIN rel
-                     ON rel.released_date > per.t - 90 AND rel.released_date <= per.t),
+                     ON rel.released_date > per.t - {window} AND rel.released_date <= per.t),
          used AS (  -- each user's last use of a release's event in each period (events of releases only)
             SELECT seg, user_id, event, {run.period('d')} AS p, max(d) AS last_day
             FROM {run.release_use()} WHERE event IN (SELECT event FROM rel) GROUP BY 1, 2, 3, 4),
@@ -400,7 +404,7 @@ def _feature_adoption_rate(run):
             SELECT u.p, u.seg, count(DISTINCT u.user_id) AS n
             FROM used u JOIN _periods per ON per.p = u.p
             JOIN rel ON rel.event = u.event AND u.last_day >= rel.released_date
-                    AND rel.released_date > per.t - 90 AND rel.released_date <= per.t
+                    AND rel.released_date > per.t - {window} AND rel.released_date <= per.t
             GROUP BY 1, 2),
          au AS (SELECT p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
     SELECT g.p, g.seg,
@@ -655,34 +659,28 @@ class Run:
 
         c(x, d) only changes on a row's start_date (+mrr) or end_date (-mrr), so each customer's
         MRR is a timeline of change points; a customer moves in P only if its timeline changes in
-        P, and totals are running sums of the per-period changes. No date-range joins.
+        P, and totals are running sums of the per-period changes. No date-range joins, and no
+        window over the timeline: c at t(P) is the last change's c in P, c at t(P-1) the first
+        change's prev_c (the timeline carries it, and each customer's first day with c > 0).
         """
         a = self.lit_date(self.as_of)
         period = f"CAST(date_trunc('{grain}', d) AS DATE)"
         return f"""
-            WITH timeline AS (SELECT seg, customer_id, d, c FROM _timeline WHERE d <= {a}),
-             last_in_period AS (
-                SELECT seg, customer_id, {period} AS p, c,
-                       row_number() OVER (PARTITION BY seg, customer_id, {period} ORDER BY d DESC) AS rn
-                FROM timeline),
-             changed AS (
-                SELECT seg, customer_id, p, c AS b,
-                       COALESCE(lag(c) OVER (PARTITION BY seg, customer_id ORDER BY p), 0) AS a
-                FROM last_in_period WHERE rn = 1),
-             first_mrr AS (  -- the first day c(x, d) > 0: the earliest start of a row with mrr > 0
-                SELECT seg, customer_id, min(d) AS first_mrr FROM timeline WHERE c > 0 GROUP BY seg, customer_id),
+            WITH changed AS (
+                SELECT seg, customer_id, {period} AS p, arg_max(c, d) AS b, arg_min(prev_c, d) AS a,
+                       min(first_mrr) AS first_mrr
+                FROM _timeline WHERE d <= {a} GROUP BY seg, customer_id, p),
              moves AS (
                 SELECT ch.p, ch.seg,
                     sum(ch.b - ch.a) AS mrr_change,
                     sum(CASE WHEN ch.b > 0 THEN 1 ELSE 0 END) - sum(CASE WHEN ch.a > 0 THEN 1 ELSE 0 END) AS paying_change,
-                    sum(CASE WHEN ch.a = 0 AND ch.b > 0 AND fm.first_mrr > per.prev_t THEN ch.b ELSE 0 END) AS new_mrr,
-                    sum(CASE WHEN ch.a = 0 AND ch.b > 0 AND fm.first_mrr <= per.prev_t THEN ch.b ELSE 0 END) AS reactivation_mrr,
+                    sum(CASE WHEN ch.a = 0 AND ch.b > 0 AND ch.first_mrr > per.prev_t THEN ch.b ELSE 0 END) AS new_mrr,
+                    sum(CASE WHEN ch.a = 0 AND ch.b > 0 AND ch.first_mrr <= per.prev_t THEN ch.b ELSE 0 END) AS reactivation_mrr,
                     sum(CASE WHEN ch.a > 0 AND ch.b > ch.a THEN ch.b - ch.a ELSE 0 END) AS expansion_mrr,
                     sum(CASE WHEN ch.a > 0 AND ch.b > 0 AND ch.b < ch.a THEN ch.a - ch.b ELSE 0 END) AS contraction_mrr,
                     sum(CASE WHEN ch.a > 0 AND ch.b = 0 THEN ch.a ELSE 0 END) AS churned_mrr,
                     count(CASE WHEN ch.a > 0 AND ch.b = 0 THEN 1 END) AS churned_customers
                 FROM changed ch JOIN {periods} per ON per.p = ch.p
-                LEFT JOIN first_mrr fm ON fm.customer_id = ch.customer_id AND fm.seg IS NOT DISTINCT FROM ch.seg
                 GROUP BY ch.p, ch.seg),
              grid AS (SELECT per.p, s.seg FROM {periods} per CROSS JOIN (SELECT DISTINCT seg FROM _b_subscriptions) s),
              running AS (

@@ -17,22 +17,48 @@ TABLES = (USER_DAYS, SESSIONS, MAU_ISLANDS)
 VALID_SUBSCRIPTIONS = "mrr >= 0 AND (end_date IS NULL OR end_date > start_date)"
 
 
+# The columns of the MRR timeline; a prepared table without all of them (made by an older version)
+# is not used: the timeline is computed from the subscriptions instead.
+TIMELINE_COLUMNS = ("seg", "customer_id", "d", "c", "next_d", "prev_c", "first_mrr")
+# Feature adoption counts a release for 90 days after it ships (kpis.md).
+ADOPTION_WINDOW_DAYS = 90
+
+
 def mrr_timeline_sql(source: str, seg: str = "CAST(NULL AS VARCHAR)") -> str:
     """Each customer's MRR c(x, d) as change points: c holds from day d until next_d (exclusive).
 
     c(x, d) only changes on a row's start_date (+mrr) or end_date (-mrr). Sums of +/- floats are
-    rounded so that a customer who left is at exactly 0.
+    rounded so that a customer who left is at exactly 0. ``prev_c`` is c the day before d (0
+    before the first change) and ``first_mrr`` the customer's first day with c > 0 (null if none):
+    the MRR movements read them instead of ordering each customer's timeline on every call.
     """
     return f"""
         WITH deltas AS (
             SELECT {seg} AS seg, customer_id, start_date AS d, mrr AS delta FROM {source}
             UNION ALL
             SELECT {seg} AS seg, customer_id, end_date AS d, -mrr AS delta FROM {source} WHERE end_date IS NOT NULL),
-             by_day AS (SELECT seg, customer_id, d, sum(delta) AS delta FROM deltas GROUP BY seg, customer_id, d)
-        SELECT seg, customer_id, d,
-               round(sum(delta) OVER (PARTITION BY seg, customer_id ORDER BY d ROWS UNBOUNDED PRECEDING), 6) AS c,
-               lead(d) OVER (PARTITION BY seg, customer_id ORDER BY d) AS next_d
-        FROM by_day"""
+             by_day AS (SELECT seg, customer_id, d, sum(delta) AS delta FROM deltas GROUP BY seg, customer_id, d),
+             running AS (
+                SELECT seg, customer_id, d,
+                       round(sum(delta) OVER (PARTITION BY seg, customer_id ORDER BY d ROWS UNBOUNDED PRECEDING), 6) AS c,
+                       lead(d) OVER (PARTITION BY seg, customer_id ORDER BY d) AS next_d
+                FROM by_day)
+        SELECT seg, customer_id, d, c, next_d,
+               COALESCE(lag(c) OVER (PARTITION BY seg, customer_id ORDER BY d), 0) AS prev_c,
+               min(CASE WHEN c > 0 THEN d END) OVER (PARTITION BY seg, customer_id) AS first_mrr
+        FROM running"""
+
+
+def release_use_sql(events: str, releases: str) -> str:
+    """The days each user used an event that marks a release, within the adoption window of one
+    of its releases: a day outside every window [released, released + 90) never makes an adopter
+    (an adopter's use falls on or after the release and on or before t(P) < released + 90)."""
+    return f"""
+        WITH e AS (SELECT user_id, event, CAST("timestamp" AS DATE) AS d FROM {events}
+                   WHERE event IN (SELECT event FROM {releases} WHERE event IS NOT NULL))
+        SELECT DISTINCT CAST(NULL AS VARCHAR) AS seg, e.user_id, e.event, e.d FROM e
+        WHERE EXISTS (SELECT 1 FROM {releases} r WHERE r.event = e.event AND e.d >= r.released_date
+                      AND e.d < r.released_date + {ADOPTION_WINDOW_DAYS})"""
 
 
 def user_days_sql(events: str, seg: str = "CAST(NULL AS VARCHAR)") -> str:
@@ -87,9 +113,7 @@ def refresh(cur, dataset: str) -> None:
         # The days each user used an event that marks a release (feature adoption reads only these).
         cur.execute(f"DROP TABLE IF EXISTS {RELEASE_USE}")
         if _exists(cur, "events") and _exists(cur, "releases"):
-            cur.execute(f"""CREATE TABLE {RELEASE_USE} AS
-                SELECT DISTINCT CAST(NULL AS VARCHAR) AS seg, user_id, event, CAST("timestamp" AS DATE) AS d
-                FROM events WHERE event IN (SELECT event FROM releases WHERE event IS NOT NULL)""")
+            cur.execute(f"CREATE TABLE {RELEASE_USE} AS {release_use_sql('events', 'releases')}")
     if dataset != "events":
         return
     exists = cur.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'events' "
@@ -111,7 +135,9 @@ def has_release_use(cur) -> bool:
 
 
 def has_timeline(cur) -> bool:
-    return _exists(cur, MRR_TIMELINE)
+    found = {r[0] for r in cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                                       "AND table_schema = 'main'", [MRR_TIMELINE]).fetchall()}
+    return found.issuperset(TIMELINE_COLUMNS)
 
 
 def available(cur) -> bool:

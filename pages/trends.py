@@ -47,7 +47,7 @@ if "_trends_keep" not in st.session_state:
                                         or analysis.default_kpi_set(options) or options)[:1]
 
 TABS = ["KPI trends", "Cohorts", "Funnel", "MRR movements", "Active users"]
-tabs = st.tabs(TABS, key="trends_tab", on_change="rerun")
+tabs = st.tabs(TABS, key="trends_tab", on_change="rerun", bind="query-params")
 
 
 def in_range(frame: pd.DataFrame) -> pd.DataFrame:
@@ -97,17 +97,17 @@ with tabs[0]:
         else:
             c1, c2, c3 = st.columns([2, 2, 3])
             compare = c1.selectbox("Compare with", ["Nothing", "Previous period", "Same period a year before"],
-                                   key="trends_compare",
+                                   key="trends_compare", bind="query-params",
                                    help="Draw each period's earlier value beside it: the period just before, or "
                                         "the same period a year before (52 weeks before for weeks).")
-            window = c2.selectbox("Moving average", [0, 3, 6, 12], key="trends_ma",
+            window = c2.selectbox("Moving average", [0, 3, 6, 12], key="trends_ma", bind="query-params",
                                   format_func=lambda w: "Off" if w == 0 else f"{w} {noun}s",
                                   help="The mean of the last few complete periods, to see the trend through noise.")
             with c3:
-                show_goal = st.toggle("Target, pace and projection", value=True, key="trends_goal")
-                show_odd = st.toggle("Unusual periods", value=True, key="trends_odd",
+                show_goal = st.toggle("Target, pace and projection", value=True, key="trends_goal", bind="query-params")
+                show_odd = st.toggle("Unusual periods", value=True, key="trends_odd", bind="query-params",
                                      help="Periods " + analysis.anomaly_rule(grain) + ".")
-                show_notes = st.toggle("Releases and notes", value=True, key="trends_notes")
+                show_notes = st.toggle("Releases and notes", value=True, key="trends_notes", bind="query-params")
             try:
                 full = session.kpi_frame(ws, chosen, grain=grain, as_of=v.as_of, segment=None, use_view=False)
             except KpiError as exc:
@@ -160,7 +160,7 @@ with tabs[0]:
 
             # -- breakdown and what changed, for one KPI -----------------------------------------
             focus = chosen[0] if len(chosen) == 1 else st.selectbox(
-                "Break down and explain", chosen, key="trends_focus", format_func=kpi_name)
+                "Break down and explain", chosen, key="trends_focus", bind="query-params", format_func=kpi_name)
             flabel = meta[focus][0]
             fseries = analysis.series_of(full, focus)
             segments = components.segment_names(ws)
@@ -258,9 +258,9 @@ with tabs[1]:
             st.info("Cohorts need events (for users) or subscriptions (for revenue).")
         else:
             c1, c2 = st.columns(2)
-            measure = c1.segmented_control("Measure", measures, default=measures[0], key="cohort_measure",
+            measure = c1.segmented_control("Measure", measures, default=measures[0], key="cohort_measure", bind="query-params",
                                            required=True, format_func=lambda m: "Users" if m == "users" else "Revenue (MRR)")
-            shown = c2.slider("Cohorts shown (latest)", 3, 36, 12, key="cohort_rows")
+            shown = c2.slider("Cohorts shown (latest)", 3, 36, 12, key="cohort_rows", bind="query-params")
             cohorts = components.cohort_table(ws, as_of, measure or measures[0], 12)
             if cohorts.empty:
                 st.info("No cohorts in the loaded data yet.")
@@ -287,9 +287,9 @@ with tabs[2]:
             guess = [e for e in ("login", "dashboard_viewed", "report_created") if e in names]
             guess = guess if len(guess) >= 2 else names[:3]
             c1, c2 = st.columns([3, 1])
-            steps = c1.multiselect("Steps, in order", names, default=guess, key="funnel_steps", max_selections=8,
+            steps = c1.multiselect("Steps, in order", names, default=guess, key="funnel_steps", bind="query-params", max_selections=8,
                                    help="Pick the events in the order users should do them.")
-            window = c2.number_input("Conversion window (days)", 0, 365, 7, key="funnel_window",
+            window = c2.number_input("Conversion window (days)", 0, 365, 7, key="funnel_window", bind="query-params",
                                      help="How long after entering a user may take to reach each later step.")
             if len(steps) < 2:
                 st.info("Pick at least two events.")

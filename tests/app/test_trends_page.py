@@ -194,3 +194,17 @@ def test_every_chart_is_valid_vega_lite():
     specs.append(ch.mrr_movements_chart(moves, "month"))
     for chart in specs:
         chart.to_dict()      # raises on a schema error
+
+
+def test_the_tab_and_chart_options_come_from_the_url_so_a_link_reopens_them(sample):
+    wid = copy_in(sample)
+    at = open_trends(wid, kpi="mrr", trends_compare="Previous period", trends_ma="3 months", trends_goal="false")
+    assert at.selectbox(key="trends_compare").value == "Previous period"
+    assert at.selectbox(key="trends_ma").value == 3
+    assert at.toggle(key="trends_goal").value is False
+
+    at = open_trends(wid, trends_tab="Cohorts", cohort_measure="Revenue (MRR)", cohort_rows="6")
+    assert at.segmented_control(key="cohort_measure").value == "revenue"
+    assert at.slider(key="cohort_rows").value == 6 and charts(at)
+    at = open_trends(wid, trends_tab="Funnel", funnel_window="14")
+    assert at.number_input(key="funnel_window").value == 14

@@ -82,3 +82,33 @@ def test_a_view_only_link_shows_the_same_scorecard_read_only(app_server, workspa
         assert not viewer.get_by_test_id("stException").count()
     finally:
         stakeholder.close()
+
+
+def test_a_trends_link_reopens_the_same_tab_and_chart_options(app_server, workspace_id, page, browser):
+    page.goto(f"{app_server.url}/trends?ws={workspace_id}&kpi=mrr")
+    page.get_by_role("heading", name="Trends").wait_for(timeout=120_000)
+    settle(page)
+    page.get_by_role("tab", name="Cohorts").click()
+    page.wait_for_url(re.compile(r"trends_tab=Cohorts"), timeout=60_000)
+    settle(page)
+    page.get_by_test_id("stPopover").get_by_role("button", name=re.compile("Share")).click()
+    page.get_by_role("button", name="Create a view-only link").click()
+    code = page.get_by_test_id("stCode").first
+    code.wait_for()
+    link = code.inner_text().strip()
+    assert "trends_tab=Cohorts" in link and workspace_id not in link, link
+
+    stakeholder = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        viewer = stakeholder.new_page()
+        viewer.goto(link)
+        viewer.get_by_text("View only").first.wait_for(timeout=120_000)
+        settle(viewer)
+        tab = viewer.get_by_role("tab", name="Cohorts")
+        tab.wait_for(timeout=60_000)
+        assert tab.get_attribute("aria-selected") == "true"
+        viewer.get_by_text("Cohorts shown (latest)").wait_for(timeout=60_000)
+        screenshot(viewer, "share-trends-cohorts")
+        assert not viewer.get_by_test_id("stException").count()
+    finally:
+        stakeholder.close()
