@@ -380,9 +380,9 @@ def _retention_rate(run):
     step = STEP[run.grain]
     return f"""
     WITH kept AS (  -- active in P and in the period just before it (_up has one row per user and period)
-            SELECT now.p, now.seg, count(*) AS n
-            FROM _up now JOIN _up before ON before.user_id = now.user_id AND before.p = CAST(now.p - {step} AS DATE)
-             AND (before.seg = now.seg OR (before.seg IS NULL AND now.seg IS NULL))
+            SELECT u.p, u.seg, count(*) AS n
+            FROM _up u JOIN _up prev ON prev.user_id = u.user_id AND prev.p = CAST(u.p - {step} AS DATE)
+             AND (prev.seg = u.seg OR (prev.seg IS NULL AND u.seg IS NULL))
             GROUP BY 1, 2),
          base AS (SELECT CAST(p + {step} AS DATE) AS p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
     SELECT base.p, base.seg, COALESCE(kept.n, 0) AS num, base.n AS den, NULL AS val
@@ -563,6 +563,13 @@ class Run:
 
     def period(self, expr: str) -> str:
         return f"CAST(date_trunc('{self.grain}', {expr}) AS DATE)"
+
+    def period_of(self, day: dt.date) -> dt.date:
+        """The start of the period holding ``day`` (asked of DuckDB once per day and run)."""
+        key = ("period_of", day)
+        if key not in self.memo:
+            self.memo[key] = self.cur.execute(f"SELECT {self.period('?')}", [day]).fetchall()[0][0]
+        return self.memo[key]
 
     @staticmethod
     def lit_date(d: dt.date | None) -> str:
@@ -832,6 +839,35 @@ def imported_kpis(ws: Workspace) -> list[str]:
     return [r[0] for r in ws.rows("SELECT DISTINCT kpi FROM kpi_values WHERE kpi IS NOT NULL ORDER BY kpi")]
 
 
+class _Snapshot:
+    """The workspace as one compute call sees it: the loaded datasets, their columns and which
+    columns hold values are read once per call, not once per KPI that asks. Everything else is
+    the workspace's own (``Workspace.has`` and ``has_column`` run on the cached lookups)."""
+
+    def __init__(self, ws: Workspace):
+        self._ws = ws
+        self._memo: dict = {}
+
+    def __getattr__(self, name):
+        return getattr(self._ws, name)
+
+    def _once(self, key, read):
+        if key not in self._memo:
+            self._memo[key] = read()
+        return self._memo[key]
+
+    def datasets(self) -> list[str]:
+        return list(self._once(("datasets",), self._ws.datasets))
+
+    def columns(self, dataset: str) -> list[str]:
+        return list(self._once(("columns", dataset), lambda: self._ws.columns(dataset)))
+
+    def has_column(self, dataset: str, column: str) -> bool:
+        return self._once(("has_column", dataset, column), lambda: Workspace.has_column(self, dataset, column))
+
+    has = Workspace.has
+
+
 def _main_dataset(kpi_id: str, loaded: list[str]) -> str | None:
     for need in catalog.CATALOG[kpi_id].needs[:1]:
         options = [n.split(".")[0] for n in need.split("|")]
@@ -847,6 +883,7 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
         raise InputError(f"unknown grain {grain!r} — use one of {', '.join(GRAINS)}")
     start, end = _to_date(start, "start"), _to_date(end, "end")
     as_of = _to_date(as_of, "as-of date") or as_of_date(ws)
+    ws = _Snapshot(ws)
     loaded = ws.datasets()
     imported = imported_kpis(ws)
     available = catalog.availability(ws)
@@ -865,7 +902,7 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
     if as_of is None or not ids:
         return _empty_frame()
 
-    frames, notes = [], []
+    parts, notes = [], []  # per KPI: its rows as tuples (catalog KPIs) or a tidy frame
     with ws.cursor() as cur:
         run = Run(ws, cur, grain, as_of, segment, loaded)
         prepared = derived.available(cur)
@@ -883,7 +920,7 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
         for k in ids:
             computable = k in catalog.CATALOG and available[k].computable
             if computable:
-                frame = _compute_one(run, k, firsts, notes)
+                frame = _compute_one(run, k, firsts, notes)  # rows: made into frames once, below
             elif k in customs:  # a custom KPI: its definition wins over imported values of that name
                 frame = custom.compute_custom(run, customs[k], firsts, notes)
             elif k in imported:
@@ -893,7 +930,8 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
                              f"{'; '.join(available[k].missing) or 'data missing'}")
                 continue
             if frame is not None and len(frame):
-                frames.append(frame)
+                parts.append(frame)
+    frames = _frames(parts)
     if not frames:
         out = _empty_frame()
         out.attrs["notes"] = notes
@@ -913,10 +951,11 @@ def _first_period(run: Run, k: str, firsts: dict) -> dt.date | None:
     dates = [firsts.get(d) for d in (main or []) if firsts.get(d) is not None]
     if not dates:
         return None
-    return run.cur.execute(f"SELECT {run.period('?')}", [min(dates)]).fetchall()[0][0]
+    return run.period_of(min(dates))
 
 
-def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> pd.DataFrame | None:
+def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> list[tuple] | None:
+    """The KPI's rows (OUTPUT_COLUMNS, as tuples), or None with a note when it is left out."""
     spec = REGISTRY[k]
     counted = []
     for c in spec.counts:
@@ -933,11 +972,10 @@ def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> pd.DataFrame | 
         return None
     for t in spec.needs_tables:
         run.ensure(t)
-    # Every period has a row for every value the segment takes in the KPI's data.
+    # _g: every period has a row for every value the segment takes in the KPI's data.
     seg_sources = " UNION ".join(run.segment_values(d) for d in counted)
-    run.exec(f"""CREATE OR REPLACE TEMP TABLE _g AS
-        SELECT per.p, per.t, per.prev_t, per.partial, s.seg FROM _periods per CROSS JOIN ({seg_sources}) s
-        WHERE per.p >= ?""", [first])
+    grid = (f"SELECT per.p, per.t, per.prev_t, per.partial, s.seg FROM _periods per CROSS JOIN ({seg_sources}) s "
+            f"WHERE per.p >= ?")
     body = spec.sql(run)
     if spec.fill == "zero":
         value = "COALESCE(r.val, 0)"
@@ -951,13 +989,39 @@ def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> pd.DataFrame | 
     else:
         num, den = "r.num", "r.den"
         value = "COALESCE(r.val, CAST(r.num AS DOUBLE) / NULLIF(r.den, 0))"
-    df = run.exec(f"""
-        WITH r AS ({body})
+    return run.exec(f"""
+        WITH _g AS ({grid}), r AS ({body})
         SELECT ? AS kpi, ? AS grain, g.p AS period, g.seg AS segment, CAST({value} AS DOUBLE) AS value,
                CAST({num} AS DOUBLE) AS numerator, CAST({den} AS DOUBLE) AS denominator, g.partial
         FROM _g g LEFT JOIN r ON r.p = g.p AND r.seg IS NOT DISTINCT FROM g.seg
-        ORDER BY g.p, g.seg NULLS FIRST""", [k, run.grain]).df()
-    return _tidy(df)
+        ORDER BY g.p, g.seg NULLS FIRST""", [first, k, run.grain]).fetchall()
+
+
+def _frames(parts: list) -> list[pd.DataFrame]:
+    """Tidy frames of the KPIs' results in order; consecutive row lists make one frame (one
+    conversion per call instead of one per KPI)."""
+    frames, rows = [], []
+    for part in parts:
+        if isinstance(part, list):
+            rows += part
+            continue
+        if rows:
+            frames.append(_rows_frame(rows))
+            rows = []
+        frames.append(part)
+    if rows:
+        frames.append(_rows_frame(rows))
+    return frames
+
+
+def _rows_frame(rows: list[tuple]) -> pd.DataFrame:
+    """The tidy frame of result rows fetched as tuples in OUTPUT_COLUMNS order (dates as dates,
+    a missing segment as None)."""
+    df = pd.DataFrame.from_records(rows, columns=OUTPUT_COLUMNS)
+    for c in ("value", "numerator", "denominator"):
+        df[c] = df[c].astype(float)
+    df["partial"] = df["partial"].astype(bool)
+    return df
 
 
 def _tidy(df: pd.DataFrame) -> pd.DataFrame:

@@ -73,6 +73,18 @@ def test_a_view_only_link_shows_the_same_scorecard_read_only(app_server, workspa
         assert viewer.get_by_role("button", name="Download CSV").count() == 1
         screenshot(viewer, "share-viewer")
 
+        # The stakeholder changes the view for themselves: the sidebar's grain (typed, then Enter).
+        grain = viewer.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Grain")
+        grain.locator("input").click()
+        viewer.keyboard.type("Month")
+        viewer.get_by_role("option", name="Month").wait_for()
+        viewer.keyboard.press("Enter")
+        viewer.wait_for_url(re.compile(r"^(?!.*grain=quarter)"), timeout=60_000)
+        settle(viewer)
+        metric_values(viewer)
+        text = viewer.locator("body").inner_text()
+        assert "monthly values" in text and "vs Sep 2026" in text and "vs Q3 2026" not in text
+
         viewer.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"Data$")).click()
         viewer.get_by_role("heading", name="Your data").wait_for(timeout=120_000)
         settle(viewer)
