@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from . import catalog
-from .errors import KpiError
+from .errors import InputError, KpiError
 from .workspace import Workspace
 
 EXIT_OK, EXIT_ATTENTION, EXIT_BAD_INPUT = 0, 1, 2
@@ -141,12 +141,27 @@ def _scorecard(args):
     doc = load_goals_file(args.goals)
     ws = open_data(args.data)
     as_of = args.as_of or as_of_date(ws)
-    return scorecard(ws, doc, as_of=as_of), as_of
+    return scorecard(ws, doc, as_of=as_of), as_of, ws
+
+
+REPORT_FORMATS = ("html", "pdf", "png")
 
 
 def cmd_scorecard(args) -> int:
     from .scorecard import scorecard_markdown, scorecard_records
-    statuses, as_of = _scorecard(args)
+    statuses, as_of, ws = _scorecard(args)
+    if args.format in REPORT_FORMATS:  # the app's one-page report, to attach to an e-mail
+        from . import export
+        rows = export.report_rows([], statuses, ws=ws)
+        if args.format == "html":
+            sys.stdout.write(export.scorecard_html(rows, statuses, as_of=as_of))
+            return EXIT_OK
+        if sys.stdout.isatty():
+            raise InputError(f"a {args.format.upper()} report is binary: send it to a file, "
+                             f"e.g. `... --format {args.format} > scorecard.{args.format}`")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(export.scorecard_image(rows, statuses, fmt=args.format, as_of=as_of))
+        return EXIT_OK
     if args.format == "markdown":
         sys.stdout.write(scorecard_markdown(statuses, as_of))
         return EXIT_OK
@@ -160,7 +175,7 @@ def cmd_scorecard(args) -> int:
 def cmd_check(args) -> int:
     from .scorecard import kpi_label, needs_attention
     from .formatting import format_value
-    statuses, as_of = _scorecard(args)
+    statuses, as_of, _ = _scorecard(args)
     flagged = needs_attention(statuses)
     for s in flagged:
         unit = kpi_label(s.kpi).unit
@@ -204,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["json", "csv"], default="json")
     s.set_defaults(func=cmd_compute)
 
-    for name, func, formats in (("scorecard", cmd_scorecard, ["json", "csv", "markdown"]), ("check", cmd_check, None)):
+    for name, func, formats in (("scorecard", cmd_scorecard, ["json", "csv", "markdown", *REPORT_FORMATS]), ("check", cmd_check, None)):
         s = sub.add_parser(name, help=f"{name} goals against the data")
         s.add_argument("--data", required=True)
         s.add_argument("--goals", required=True)

@@ -142,3 +142,89 @@ def scorecard_html(rows: Sequence[ReportRow], statuses: Sequence[Status], *, as_
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines += ["</tbody></table>", f"<footer>Made by KPI Explorer on {_e(made)}.</footer>", "</body></html>"]
     return "\n".join(lines) + "\n"
+
+
+# -- the same one-page report as an image or a PDF ----------------------------------------------
+# Drawn as a Vega-Lite table (text and rectangle marks) and converted by vl-convert, the converter
+# the chart downloads use: no browser and no extra dependency. Text from users is data, never markup.
+_COLUMNS = (("name", "KPI", 12, "left", 260), ("period", "Period", 282, "left", 90),
+            ("value", "Value", 470, "right", 0), ("change", "Change", 580, "right", 0),
+            ("target", "Target", 690, "right", 0), ("deadline", "Deadline", 710, "left", 0))
+_STATUS_X, _STATUS_W = 810, 96
+_ROW_H, _WIDTH = 30, 920
+IMAGE_FORMATS = ("png", "pdf")
+
+
+def _clip(text: str, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def scorecard_report_spec(rows: Sequence[ReportRow], statuses: Sequence[Status], *, as_of=None,
+                          title: str = "KPI scorecard") -> dict:
+    """The one-page report as a Vega-Lite spec: title, summary line, one row per KPI with its
+    value, change, target, deadline and status in the status colours."""
+    data = []
+    for i, row in enumerate(rows):
+        r = row.record
+        status = r.get("status")
+        words, colour = STATUS_STYLE.get(status, ("No target", "grey")) if status else ("No target", None)
+        if r.get("alert") and status:
+            words += " · alert"
+        data.append({"row": i, "name": _clip(row.name, 38), "period": r.get("period") or "—",
+                     "value": format_value(r.get("value"), row.unit),
+                     "change": format_change(r.get("change"), row.unit),
+                     "target": format_value(r.get("target"), row.unit) if not _missing(r.get("target")) else "—",
+                     "deadline": r.get("deadline") or "—", "status": words,
+                     "fill": COLOUR_HEX[colour] if colour else "#ffffff",
+                     "ink": "#ffffff" if colour else COLOUR_HEX["grey"], "stripe": i % 2})
+    height = _ROW_H * (len(data) + 1)
+    y = {"field": "row", "type": "ordinal", "axis": None, "scale": {"paddingInner": 0.2, "paddingOuter": 0.1}}
+    header = [{"row": -1, **{key: label for key, label, *_ in _COLUMNS}, "status": "Status"}]
+    layers = [
+        {"mark": {"type": "rect", "color": "#f6f8fa"}, "transform": [{"filter": "datum.stripe == 1"}],
+         "encoding": {"y": y, "x": {"value": 0}, "x2": {"value": _WIDTH}}},
+    ]
+    for key, _, x, align, limit in _COLUMNS:
+        layers.append({"mark": {"type": "text", "align": align, "baseline": "middle", "fontSize": 13,
+                                "color": "#1f2328", **({"limit": limit} if limit else {})},
+                       "encoding": {"y": y, "x": {"value": x}, "text": {"field": key}}})
+        layers.append({"data": {"values": header},
+                       "mark": {"type": "text", "align": align, "baseline": "middle", "fontSize": 11,
+                                "fontWeight": "bold", "color": COLOUR_HEX["grey"]},
+                       "encoding": {"y": y, "x": {"value": x}, "text": {"field": key}}})
+    layers += [
+        {"mark": {"type": "rect", "cornerRadius": 9, "stroke": "#d1d9e0"},
+         "encoding": {"y": {**y, "bandPosition": 0}, "x": {"value": _STATUS_X},
+                      "x2": {"value": _STATUS_X + _STATUS_W + 20},
+                      "color": {"field": "fill", "type": "nominal", "scale": None}}},
+        {"mark": {"type": "text", "align": "center", "baseline": "middle", "fontSize": 12, "fontWeight": "bold"},
+         "encoding": {"y": y, "x": {"value": _STATUS_X + (_STATUS_W + 20) / 2}, "text": {"field": "status"},
+                      "color": {"field": "ink", "type": "nominal", "scale": None}}},
+        {"data": {"values": header},
+         "mark": {"type": "text", "align": "center", "baseline": "middle", "fontSize": 11, "fontWeight": "bold",
+                  "color": COLOUR_HEX["grey"]},
+         "encoding": {"y": y, "x": {"value": _STATUS_X + (_STATUS_W + 20) / 2}, "text": {"field": "status"}}},
+    ]
+    made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    subtitle = (summary_line(list(statuses)) or "No targets set") + (f" · as of {as_of}" if as_of else "")
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": {"text": title, "subtitle": [subtitle, f"Made by KPI Explorer on {made}"], "anchor": "start",
+                  "fontSize": 20, "subtitleFontSize": 13, "subtitleColor": COLOUR_HEX["grey"], "offset": 14},
+        "width": _WIDTH, "height": height, "padding": 24, "background": "#ffffff",
+        "config": {"view": {"stroke": None}, "font": "Helvetica, Arial, sans-serif"},
+        "data": {"values": data + header},
+        "transform": [{"filter": "datum.row >= 0"}],
+        "layer": layers,
+    }
+
+
+def scorecard_image(rows: Sequence[ReportRow], statuses: Sequence[Status], *, fmt: str = "png", as_of=None,
+                    title: str = "KPI scorecard") -> bytes:
+    """The one-page report as PNG (2× scale, sharp on a retina screen) or PDF bytes."""
+    import vl_convert
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}: use png or pdf")
+    spec = scorecard_report_spec(rows, statuses, as_of=as_of, title=title)
+    return vl_convert.vegalite_to_png(spec, scale=2) if fmt == "png" else vl_convert.vegalite_to_pdf(spec)

@@ -53,11 +53,15 @@ if mode == "Executive":
 elif st.query_params.get("view") != mode:
     st.query_params["view"] = mode
 
-if not saved:
+if not saved and session.is_viewer():
+    st.caption("A starting set picked from the data: one or two KPIs for each part of the balanced scorecard.")
+elif not saved:
     st.info("This is a starting set picked from your data: one or two KPIs for each part of the "
             "balanced scorecard. Choose the KPIs that fit your goal and stage with the wizard.", icon=":material/explore:")
     cards.safe_page_link("pages/wizard.py", label="Choose your KPIs with the wizard", icon=":material/explore:")
-if not statuses:
+if not statuses and session.is_viewer():
+    st.caption("No targets yet, so there are no statuses.")
+elif not statuses:
     st.caption("No targets yet, so there are no statuses. Set SMART targets on the Goals page.")
     cards.safe_page_link("pages/goals.py", label="Set targets", icon=":material/flag:")
 if v.segment:
@@ -84,15 +88,23 @@ cards.attention_list(card_list)
 # Exports for stakeholders (viewers too): the same numbers as the cards' targets and the CLI.
 report = export.report_rows(kpis, statuses, frame, grain=v.grain, ws=ws)
 stamp = f"{as_of:%Y-%m-%d}"
-csv_col, html_col, md_col = st.columns(3)
-csv_col.download_button("Download CSV", export.scorecard_csv(report).encode("utf-8"), f"scorecard-{stamp}.csv",
+st.caption("Download this scorecard", help="Everyone with the page can download, view-only links included.")
+csv_col, html_col, pdf_col, png_col, md_col = st.columns(5)
+csv_col.download_button("CSV", export.scorecard_csv(report).encode("utf-8"), f"scorecard-{stamp}.csv",
                         "text/csv", key="scorecard_download_csv", icon=":material/download:", width="stretch",
                         help="One line per KPI: value, change, target, status — for a spreadsheet.")
-html_col.download_button("Download report (HTML)", export.scorecard_html(report, statuses, as_of=as_of).encode("utf-8"),
+html_col.download_button("Report (HTML)", export.scorecard_html(report, statuses, as_of=as_of).encode("utf-8"),
                          f"scorecard-{stamp}.html", "text/html", key="scorecard_download_html",
                          icon=":material/description:", width="stretch",
                          help="A one-page report to attach to an e-mail or print.")
-md_col.download_button("Download digest (Markdown)", export.scorecard_digest(statuses, as_of).encode("utf-8"),
+for col, fmt, icon in ((pdf_col, "pdf", ":material/picture_as_pdf:"), (png_col, "png", ":material/image:")):
+    # Made only when asked for (a callable): the conversion takes a moment.
+    col.download_button(f"Report ({fmt.upper()})",
+                        lambda fmt=fmt: export.scorecard_image(report, statuses, fmt=fmt, as_of=as_of),
+                        f"scorecard-{stamp}.{fmt}", "application/pdf" if fmt == "pdf" else "image/png",
+                        key=f"scorecard_download_{fmt}", icon=icon, width="stretch", on_click="ignore",
+                        help="The same one-page report as " + ("a PDF." if fmt == "pdf" else "an image, for slides and chat."))
+md_col.download_button("Digest (Markdown)", export.scorecard_digest(statuses, as_of).encode("utf-8"),
                        f"scorecard-{stamp}.md", "text/markdown", key="scorecard_download_md",
                        icon=":material/chat:", width="stretch",
                        help="The targets as a table to paste into a chat or an e-mail.")

@@ -176,3 +176,20 @@ def test_the_cli_is_a_real_program_that_reads_a_workspace_the_app_has_open(tmp_p
     assert result.returncode == 0, result.stderr
     assert "reading a copy" in result.stderr
     assert "mrr,month,2025-02-01,,180.0,False" in result.stdout
+
+
+def test_scorecard_reports_as_html_pdf_and_png(tmp_path, data_folder):
+    """The app's one-page report from cron: HTML as text, PDF and PNG as bytes sent to a file."""
+    goals = write_goals(tmp_path / "g.json", [{"kpi": "mrr", "target": 200, "deadline": "2025-03-31",
+                                               "baseline": 150, "baseline_date": "2025-01-31"}])
+    base = [sys.executable, "-m", "kpi", "scorecard", "--data", str(data_folder), "--goals", str(goals),
+            "--as-of", "2025-02-28", "--format"]
+    html = subprocess.run(base + ["html"], capture_output=True, text=True, cwd=ROOT)
+    assert html.returncode == 0, html.stderr
+    assert "<td>Monthly recurring revenue</td>" in html.stdout and "On track" in html.stdout
+    for fmt, magic in (("pdf", b"%PDF"), ("png", b"\x89PNG")):
+        out = tmp_path / f"report.{fmt}"
+        with out.open("wb") as f:
+            done = subprocess.run(base + [fmt], stdout=f, stderr=subprocess.PIPE, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        assert out.read_bytes().startswith(magic)

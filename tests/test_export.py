@@ -89,3 +89,26 @@ def test_the_html_report_shows_every_kpi_and_escapes_user_text(ws):
 def test_the_digest_is_the_clis_markdown(ws):
     statuses, _ = _rows(ws)
     assert export.scorecard_digest(statuses, AS_OF) == scorecard_markdown(statuses, AS_OF)
+
+
+def test_the_report_as_pdf_and_png_shows_every_kpi_with_its_status_colour(ws):
+    statuses, rows = _rows(ws)
+    spec = export.scorecard_report_spec(rows, statuses, as_of=AS_OF)
+    data = [d for d in spec["data"]["values"] if d["row"] >= 0]
+    assert [d["name"] for d in data] == [r.name[:37] + "…" if len(r.name) > 38 else r.name for r in rows]
+    revenue = data[2]
+    # Revenue: June's 50, down 450 from May; target 2,000 by 30 Jun 2026; off track, in red.
+    assert (revenue["value"], revenue["change"], revenue["target"]) == ("$50.00", "−$450.00", "$2,000")
+    assert revenue["status"] == "Off track" and revenue["fill"] == COLOUR_HEX["red"]
+    assert data[0]["status"] == "No target" and data[0]["fill"] == "#ffffff"
+    assert spec["title"]["subtitle"][0] == "1 off track · as of 2026-06-05"
+    # A name typed by a user is data for a text mark, never markup or an expression.
+    assert data[0]["name"].startswith('=HYPERLINK("http://evil.example"')
+
+    png = export.scorecard_image(rows, statuses, fmt="png", as_of=AS_OF)
+    pdf = export.scorecard_image(rows, statuses, fmt="pdf", as_of=AS_OF)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and pdf.startswith(b"%PDF")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > 1800 and height > 2 * 30 * (len(rows) + 1)       # 2× scale: sharp, one row per KPI
+    with pytest.raises(ValueError):
+        export.scorecard_image(rows, statuses, fmt="gif")

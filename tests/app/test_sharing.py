@@ -158,7 +158,7 @@ def test_a_viewer_can_download_the_scorecard(workspace_id):
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["scorecard_mode"] == "Team"     # the stakeholder view came from the link
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["Download CSV", "Download report (HTML)", "Download digest (Markdown)"]
+    assert labels == ["CSV", "Report (HTML)", "Report (PDF)", "Report (PNG)", "Digest (Markdown)"]
 
 
 def test_a_viewer_of_an_empty_workspace_gets_no_welcome_and_cannot_load_the_sample():

@@ -70,7 +70,11 @@ def test_a_view_only_link_shows_the_same_scorecard_read_only(app_server, workspa
         assert workspace_id not in viewer.url
         assert not viewer.get_by_test_id("stException").count()
         assert not viewer.get_by_role("button", name="Create a view-only link").count()
-        assert viewer.get_by_role("button", name="Download CSV").count() == 1
+        assert viewer.get_by_role("button", name="CSV", exact=True).count() == 1
+        with viewer.expect_download() as got:        # the stakeholder takes the report with them
+            viewer.get_by_role("button", name="Report (PDF)").click()
+        pdf = got.value.path().read_bytes()
+        assert pdf.startswith(b"%PDF") and got.value.suggested_filename.endswith(".pdf")
         screenshot(viewer, "share-viewer")
 
         # The stakeholder changes the view for themselves: the sidebar's grain (typed, then Enter).
