@@ -404,6 +404,23 @@ def _csv_error(layout: FileLayout, exc: duckdb.Error) -> InputError:
                              problem=f"this row has {got} values but the header has {want} columns",
                              hint="fix the row (a missing or extra delimiter, or a value with a quote that is "
                                   "not closed), then load the file again")
+    too_long = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", msg)
+    if too_long:
+        limit, actual = int(too_long.group(1)), int(too_long.group(2))
+        return InputError.at(file=name, line=line,
+                             problem=f"this line is {actual / 1e6:.1f} MB long, more than the "
+                                     f"{limit / 1e6:.0f} MB one line may hold",
+                             hint="a cell probably holds a whole document, or a quote is never closed; "
+                                  "shorten or remove that cell and load the file again")
+    if "state machine reached an invalid state" in msg:
+        cr_line = _bare_cr_line(layout)
+        if cr_line is not None:
+            return InputError.at(file=name, line=cr_line,
+                                 problem="a cell holds a lone carriage return (CR), which breaks its row in two",
+                                 hint="remove it or put that cell in quotes, then load the file again")
+        return InputError.at(file=name, problem="the rows cannot be split into cells: a quote or a line "
+                                                "break sits where a CSV file may not have one",
+                             hint="open the file in a spreadsheet and save it again as CSV UTF-8")
     if "unterminated quote" in msg.lower():
         return InputError.at(file=name, line=line, problem="a quoted value is never closed",
                              hint="add the missing closing quote (\") and load the file again")
@@ -417,6 +434,42 @@ def _csv_error(layout: FileLayout, exc: duckdb.Error) -> InputError:
     first = re.sub(r"^[A-Za-z ]*Error: ", "", first)
     return InputError.at(file=name, line=line, problem=f"the file cannot be read as CSV ({first})",
                          hint="check that it is a CSV export with one header line")
+
+
+def _bare_cr_line(layout: FileLayout, limit: int = 256 * 1024 * 1024) -> int | None:
+    """The physical line of the first carriage return outside quotes that does not end a line
+    (CRLF and CR-only files aside), read in chunks; None when there is none in the first ``limit`` bytes."""
+    import codecs
+    import gzip
+    opener = gzip.open if layout.compression == "gzip" else open
+    lines, quotes, seen, carry = 0, 0, 0, ""
+    try:
+        with opener(layout.path, "rb") as raw:
+            decoder = codecs.getincrementaldecoder(layout.duckdb_encoding)(errors="replace")
+            while seen < limit:
+                chunk = raw.read(1 << 20)
+                seen += len(chunk)
+                text = carry + decoder.decode(chunk, final=not chunk)
+                if chunk and text.endswith("\r"):      # its \n may open the next chunk
+                    text, carry = text[:-1], "\r"
+                else:
+                    carry = ""
+                if seen == len(chunk) and "\r" in text and "\n" not in text:
+                    return None                          # a file whose lines end in CR alone
+                for match in _BARE_CR.finditer(text):
+                    at = match.start()
+                    if (quotes + text.count('"', 0, at)) % 2 == 0:
+                        return lines + text.count("\n", 0, at) + 1
+                lines += text.count("\n")
+                quotes += text.count('"')
+                if not chunk:
+                    break
+    except (OSError, EOFError, LookupError):
+        return None
+    return None
+
+
+_BARE_CR = re.compile(r"\r(?!\n)")
 
 
 # --- conversions ------------------------------------------------------------------------------

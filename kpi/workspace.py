@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -38,6 +39,10 @@ def data_home() -> Path:
 def quote_ident(name: str) -> str:
     """A SQL identifier for any text (file headers included): double-quoted, quotes doubled."""
     return '"' + str(name).replace('"', '""') + '"'
+
+
+_DAMAGE = re.compile(r"Corrupt database file|Could not read enough bytes|checksum .* does not match|"
+                     r"INTERNAL Error: .*(block|storage)", re.IGNORECASE)
 
 
 class _Gate:
@@ -136,6 +141,13 @@ class Workspace:
             if self._view_of is not None:
                 cur.execute("BEGIN TRANSACTION READ ONLY")
             yield cur
+        except duckdb.Error as exc:
+            # DuckDB reads blocks lazily: damage in the middle of a file shows on the first query
+            # that reaches it. Say so plainly; the app keeps the file aside (workspaces.open_or_recover).
+            if _DAMAGE.search(str(exc)):
+                raise InputError(f"{self._file_name()}: the workspace file is damaged (part of it cannot be "
+                                 "read) — restore it from a backup or load the data again") from exc
+            raise
         finally:
             cur.close()  # closing a cursor rolls back its open transaction
             with gate.cond:

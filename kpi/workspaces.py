@@ -84,7 +84,7 @@ def open_or_recover(workspace_id: str) -> tuple[Workspace, str | None]:
             for name in ws.datasets():
                 ws.row_count(name)
             return ws, None
-        except duckdb.Error:
+        except (duckdb.Error, InputError):  # damage shows on the first read of a damaged block
             ws.close()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     aside = path.with_name(f"{path.stem}.damaged-{stamp}.duckdb")

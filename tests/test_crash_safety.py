@@ -165,20 +165,12 @@ def test_a_workspace_file_of_junk_is_refused_plainly(tmp_path):
     assert "cannot open the workspace file" in open_damaged(path)
 
 
-DAMAGE_XFAIL = ("Workspace() opens a damaged file without complaint (DuckDB reads blocks lazily), then the first "
-                "query raises a raw duckdb error — IOException 'Could not read enough bytes' when truncated, "
-                "'Corrupt database file: computed checksum ... does not match' when overwritten — not InputError; "
-                "ui/session.py does not catch it and the app keeps no copy of the file aside")
-
-
-@pytest.mark.xfail(strict=True, reason=DAMAGE_XFAIL)
 def test_a_truncated_workspace_file_is_refused_plainly(saved_workspace):
     data = saved_workspace.read_bytes()
     saved_workspace.write_bytes(data[: len(data) // 3])
     assert open_damaged(saved_workspace) != "opened"
 
 
-@pytest.mark.xfail(strict=True, reason=DAMAGE_XFAIL)
 def test_a_workspace_file_overwritten_in_the_middle_is_refused_plainly(saved_workspace):
     data = bytearray(saved_workspace.read_bytes())
     middle = len(data) // 2

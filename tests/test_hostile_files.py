@@ -38,7 +38,7 @@ REJECTED = {
     "impossible_date_customers.csv": ["line 3", "column signup_date", "'2025-02-30' is not a date"],
     "non_numeric_amount_payments.csv": ["line 4", "column amount", "'lots' is not a number"],
     "type_change_after_2500_rows_payments.csv": ["line 2,502", "column amount", "'n/a' is not a number"],
-    "bare_cr_in_cell_customers.csv": ["cannot be read as CSV"],
+    "bare_cr_in_cell_customers.csv": ["line 3", "carriage return"],
     "ragged_rows_customers.csv": ["line 3", "2 values but the header has 3 columns"],
     "unclosed_quote_customers.csv": ["line 2", "quoted value is never closed"],
     "missing_required_customers.csv": ["no dataset fits", "missing signup_date"],
@@ -217,20 +217,28 @@ def test_a_line_over_2_mb_is_refused_with_its_line(ws, tmp_path):
     assert_refused(ws, path, ["line 2"])
 
 
-@pytest.mark.xfail(strict=True, reason="the >2 MB line is refused as 'cannot be read as CSV (CSV Error on "
-                   "Line: 2) — check that it is a CSV export with one header line': the message does not "
-                   "say the line is too long (DuckDB's max_line_size), so the user cannot fix it")
 def test_a_line_over_2_mb_says_the_line_is_too_long(ws, tmp_path):
     message = assert_refused(ws, make_bad_files.long_line_csv(tmp_path), ["line 2"])
     assert "too long" in message or "MB" in message
 
 
-@pytest.mark.xfail(strict=True, reason="a bare carriage return inside an unquoted cell (line 3) is refused as "
-                   "'cannot be read as CSV (The CSV Parser state machine reached an invalid state.)': no line, "
-                   "DuckDB's wording, and a hint about the header that does not apply")
 def test_a_bare_carriage_return_names_its_line(ws):
     message = assert_refused(ws, BAD / "bare_cr_in_cell_customers.csv", ["line 3"])
     assert "state machine" not in message
+
+
+@pytest.mark.parametrize("body, line", [
+    (b"a,b\r\n1,2\r\n3,4\r\n", None),                     # CRLF line ends are fine
+    (b'a,b\n1,"x\ry"\n3,4\n', None),                         # a CR inside quotes is data
+    (b"a,b\n1,2\n3,x\ry\n", 3),                              # a lone CR in a cell
+    (b'a,b\n1,"q"\n' + b"x" * ((1 << 20) - 12) + b"\r\n5,6\r7\n", 4),  # CRLF across a chunk edge, then one
+])
+def test_the_line_of_a_lone_carriage_return_is_found(tmp_path, body, line):
+    from kpi.detect import FileLayout
+    from kpi.ingest import _bare_cr_line
+    path = tmp_path / "f.csv"
+    path.write_bytes(body)
+    assert _bare_cr_line(FileLayout(str(path), "f.csv", "csv", ("a", "b"))) == line
 
 
 def test_a_corrupt_gzip_is_refused_with_a_message(ws):
