@@ -143,6 +143,10 @@ class FileLayout:
         return "utf-8" if self.encoding == "utf-8-sig" else self.encoding
 
 
+# Real exports have tens of columns, survey tools a few hundred; a header wider than this is not a
+# table to take KPIs from, and scoring every one of its names would take a minute.
+MAX_COLUMNS = 1000
+
 _MAGIC = (
     (b"PK\x03\x04", "a zip archive", "unzip it and load the CSV files inside"),
     (b"\x89PNG", "an image", "load a CSV or Parquet export instead"),
@@ -194,6 +198,7 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
     text = _decode_head(first, enc, complete=len(first) < HEAD_BYTES)
     delimiter, header_rec, rows = _find_header(text, name)
     header = tuple(header_rec[1])
+    _check_width(header, name, header_rec[0])
     last_header_line, header_rows = header_rec[2], 1
     if rows and _is_second_header(header, rows[0][1], rows[1:2]):
         header = _merge_headers(header, rows[0][1])
@@ -247,6 +252,15 @@ def _merge_headers(top: tuple[str, ...], sub: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _check_width(header: tuple[str, ...], name: str, line: int | None = None) -> None:
+    if len(header) > MAX_COLUMNS:
+        raise InputError.at(file=name, line=line,
+                            problem=f"the header has {len(header):,} columns, more than the {MAX_COLUMNS:,} "
+                                    "KPI Explorer reads",
+                            hint="export only the columns you need (ids, dates, amounts, the segments you "
+                                 "break down by)")
+
+
 def _sniff_parquet(p: Path, name: str) -> FileLayout:
     con = duckdb.connect()
     try:
@@ -257,6 +271,7 @@ def _sniff_parquet(p: Path, name: str) -> FileLayout:
     finally:
         con.close()
     header = tuple(r[0] for r in described)
+    _check_width(header, name)
     return FileLayout(path=str(p), file_name=name, format="parquet", columns=unique_names(header),
                       header=header, encoding="", delimiter="", header_line=0, data_line=0,
                       types=tuple(r[1] for r in described))
