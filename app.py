@@ -87,6 +87,18 @@ def sidebar(ws):
                      format_func=lambda s: s or "Nothing (all data)",
                      help="Split each KPI by a column of your data (plan, country, channel…). Columns "
                           "of customers reach every dataset with a customer or user id.")
+        if st.session_state.get("filter_col") not in [""] + segments:
+            st.session_state["filter_col"] = ""
+        column = st.selectbox("Only rows where", [""] + segments, key="filter_col",
+                              format_func=lambda s: s or "No filter (all rows)",
+                              help="Compute the KPIs on part of the data only: the rows whose column has one "
+                                   "of the values you pick (on Trends; the Scorecard and targets use all the data).")
+        if column:
+            values = session.filter_values(ws, column)
+            if any(v not in values for v in st.session_state.get("filter_vals") or []):
+                st.session_state["filter_vals"] = [v for v in st.session_state["filter_vals"] if v in values]
+            st.multiselect(f"{column} is", values, key="filter_vals", placeholder="Pick one or more values",
+                           help="Rows with any of these values are kept; with none picked, nothing is filtered.")
         if as_of:
             st.date_input("From", value=from_url["start"], key="start", max_value=as_of,
                           help="Show periods starting on or after this day (empty: from the start).")

@@ -109,6 +109,22 @@ def child_catalog(data: Path, workspace: Path, repeat: int) -> dict:
             "rows": len(frame), "notes": list(frame.attrs.get("notes", [])), "peak_mb": peak_rss_mb()}
 
 
+def child_per_kpi(data: Path, workspace: Path, repeat: int) -> dict:
+    """compute(ws, [k]) alone for every KPI of the catalog: the median of ``repeat`` runs each.
+    Each figure includes the per-call setup (as-of date, periods, base views)."""
+    from kpi.compute import compute
+    from kpi.workspace import Workspace
+
+    ws = Workspace(workspace)
+    ids = list(dict.fromkeys(compute(ws, None, grain="month")["kpi"]))
+    times = {}
+    for k in ids:
+        runs = [timed(compute, ws, [k], grain="month")[0] for _ in range(max(repeat, 1))]
+        times[k] = {"wall": median(runs, "wall"), "cpu": median(runs, "cpu")}
+    ws.close()
+    return {"times": times, "peak_mb": peak_rss_mb()}
+
+
 def child_engine_shared(data: Path, workspace: Path, repeat: int) -> dict:
     from pandas_reference import KPIS
 
@@ -132,7 +148,8 @@ def child_pandas_shared(data: Path, workspace: Path, repeat: int) -> dict:
 
 
 CHILDREN = {"ingest": child_ingest, "read_csv": child_read_csv, "read_csv_typed": child_read_csv_typed,
-            "catalog": child_catalog, "engine_shared": child_engine_shared, "pandas_shared": child_pandas_shared}
+            "catalog": child_catalog, "engine_shared": child_engine_shared, "pandas_shared": child_pandas_shared,
+            "per_kpi": child_per_kpi}
 
 
 def run_child(step: str, data: Path, workspace: Path, repeat: int) -> dict:
@@ -243,6 +260,15 @@ def report(args, data: Path, generated: float | None, r: dict, diff) -> str:
     row("first run (cold: fresh process)", cat["cold"], cat["peak_mb"])
     row(f"median of the {len(cat['warm'])} runs after it", med(cat["warm"]))
     add("    (those runs, wall: " + ", ".join(f"{t['wall']:.2f}" for t in cat["warm"]) + ")")
+    if "per_kpi" in r:
+        times = r["per_kpi"]["times"]
+        slowest = sorted(times, key=lambda k: times[k]["cpu"], reverse=True)
+        add(f"    each KPI alone, compute(ws, [k]) incl. its setup (median of {max(args.repeat, 1)}), "
+            f"the 10 slowest by cpu of {len(times)}:")
+        for k in slowest[:10]:
+            row(f"  {k}", times[k])
+        row(f"  median of all {len(times)}", {"wall": median(list(times.values()), "wall"),
+                                              "cpu": median(list(times.values()), "cpu")})
 
     eng, pdr = r["engine_shared"], r["pandas_shared"]
     add(f"(c) the {len(diff.attrs.get('kpis', []))} shared KPIs at month grain: compute(ws, ids) vs plain pandas")
@@ -302,6 +328,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/kpi_bench"))
     parser.add_argument("--skip-ingest", action="store_true",
                         help="reuse the workspace file of an earlier run instead of timing ingest again")
+    parser.add_argument("--per-kpi", action="store_true",
+                        help="also time compute(ws, [k]) alone for every KPI and list the slowest")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
@@ -323,7 +351,8 @@ def main(argv=None) -> int:
     results = {"code": code_version()}
     if not (args.skip_ingest and workspace.exists()):
         results["ingest"] = run_child("ingest", data, workspace, args.repeat)
-    for step in ("read_csv", "read_csv_typed", "catalog", "engine_shared", "pandas_shared"):
+    steps = ["read_csv", "read_csv_typed", "catalog", "engine_shared", "pandas_shared"]
+    for step in steps + (["per_kpi"] if args.per_kpi else []):
         results[step] = run_child(step, data, workspace, args.repeat)
 
     import pandas as pd

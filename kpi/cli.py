@@ -123,7 +123,7 @@ def cmd_compute(args) -> int:
     from .compute import compute
     ws = open_data(args.data)
     frame = compute(ws, args.kpi or None, grain=args.grain, start=args.start, end=args.end,
-                    as_of=args.as_of, segment=args.segment)
+                    as_of=args.as_of, segment=args.segment, filters=_filter_arg(args.filter))
     for note in frame.attrs.get("notes", []):
         print(note, file=sys.stderr)
     columns = ["kpi", "grain", "period", "segment", "value", "partial"]
@@ -132,6 +132,16 @@ def cmd_compute(args) -> int:
         r["partial"] = bool(r["partial"])
     _write_records(records, args.format, columns)
     return EXIT_OK
+
+
+def _filter_arg(text: str | None) -> dict | None:
+    """``--filter country=DE,FR`` as {column: values}."""
+    if not text:
+        return None
+    column, sep, values = text.partition("=")
+    if not sep or not column.strip() or not values.strip():
+        raise InputError(f"--filter {text!r}: write COLUMN=VALUE[,VALUE...], e.g. --filter country=DE,FR")
+    return {column.strip(): [v.strip() for v in values.split(",") if v.strip()]}
 
 
 def _scorecard(args):
@@ -216,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--grain", choices=GRAINS, default="month")
     s.add_argument("--start"), s.add_argument("--end"), s.add_argument("--as-of", dest="as_of")
     s.add_argument("--segment")
+    s.add_argument("--filter", help="only the rows whose column has one of the values: COLUMN=VALUE[,VALUE...]")
     s.add_argument("--format", choices=["json", "csv"], default="json")
     s.set_defaults(func=cmd_compute)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -139,36 +139,44 @@ def _clv(run):
 def _renewal_rate(run):
     a = run.lit_date(run.as_of)
     months = "CASE b.billing_period WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END"
-    # Renewed on day r when the customer still pays on r: its own row runs past r, or another row
-    # with mrr > 0 is active on r — together, c(x, r) > 0 (mrr is never negative here).
+
+    def plus(n):  # the day n months after start_date (DuckDB clamps it to the month's last day)
+        return f"CAST(start_date + to_months(CAST({n} AS INTEGER)) AS DATE)"
+    # A row with mrr > 0 is due to renew on r_k = start + k billing periods. Renewal k counts when
+    # r_k <= A and the row had not ended by r_(k-1): k = 1 .. k_max, where k_max is the smaller of
+    # the last k due by A and the first k due on or after the row's end (r_k grows with k). Every
+    # renewal before the last finds the row still running; the last one, if the row ended by
+    # then, is renewed when the customer still pays on r: c(x, r) > 0 (mrr is never negative here).
     return f"""
     WITH r AS (
-        SELECT b.seg, b.customer_id, b.start_date, b.end_date, {months} AS months
+        SELECT b.seg, b.customer_id, b.start_date, b.end_date, {months} AS months,
+               date_diff('month', b.start_date, {a}) AS to_a, date_diff('month', b.start_date, b.end_date) AS to_end
         FROM _b_subscriptions b WHERE b.mrr > 0
-    ), bounded AS (
-        SELECT r.*, CAST(floor((date_diff('month', start_date, LEAST({a}, COALESCE(end_date, {a}))) + 1) / months)
-                         AS INTEGER) + 1 AS k_max
+    ), bounded AS (  -- by_a: the last k with r_k <= A; by_end: the first k with r_k >= end_date
+        SELECT seg, customer_id, start_date, end_date, months,
+               CAST(floor((to_a - CASE WHEN {plus('to_a')} > {a} THEN 1 ELSE 0 END) / months) AS INTEGER) AS by_a,
+               CAST(ceil((to_end + CASE WHEN {plus('to_end')} < end_date THEN 1 ELSE 0 END) / months) AS INTEGER) AS by_end
         FROM r
-    ), k AS (
-        SELECT seg, customer_id, start_date, end_date, months, unnest(generate_series(1, k_max)) AS k FROM bounded
-    ), due AS (
-        SELECT seg, customer_id, end_date,
-               CAST(start_date + to_months(CAST(k * months AS INTEGER)) AS DATE) AS renew_day,
-               CAST(start_date + to_months(CAST((k - 1) * months AS INTEGER)) AS DATE) AS prev_day
-        FROM k
     ), counted AS (
-        SELECT * FROM due WHERE renew_day <= {a} AND (end_date IS NULL OR end_date > prev_day)
-    ), judged AS (  -- a row still running on r renews itself; only a row that ended by r needs a lookup
-        SELECT seg, renew_day, 1 AS renewed FROM counted WHERE end_date IS NULL OR end_date > renew_day
-        UNION ALL
-        SELECT d.seg, d.renew_day, CASE WHEN tl.c > 0 THEN 1 ELSE 0 END AS renewed
-        FROM counted d LEFT JOIN _timeline tl
-          ON tl.customer_id = d.customer_id AND tl.seg IS NOT DISTINCT FROM d.seg
-         AND tl.d <= d.renew_day AND (tl.next_d IS NULL OR tl.next_d > d.renew_day)
-        WHERE d.end_date <= d.renew_day
+        SELECT seg, customer_id, start_date, end_date, months, k_max, {plus('k_max * months')} AS last_day
+        FROM (SELECT *, CASE WHEN end_date IS NULL THEN by_a ELSE LEAST(by_a, by_end) END AS k_max FROM bounded)
+        WHERE k_max > 0
+    ), judged AS (  -- the lookup, once per row: only a row that ended by its last renewal needs it
+        SELECT c.seg, c.start_date, c.months, c.k_max,
+               CASE WHEN c.end_date IS NULL OR c.end_date > c.last_day THEN 1 WHEN tl.c > 0 THEN 1 ELSE 0 END AS last_renewed
+        FROM counted c LEFT JOIN _timeline tl
+          ON c.end_date <= c.last_day AND tl.customer_id = c.customer_id AND tl.seg IS NOT DISTINCT FROM c.seg
+         AND tl.d <= c.last_day AND (tl.next_d IS NULL OR tl.next_d > c.last_day)
+    ), same_days AS (  -- rows alike in these are due on the same days: list those days once
+        SELECT seg, start_date, months, k_max, last_renewed, count(*) AS n_rows
+        FROM judged GROUP BY seg, start_date, months, k_max, last_renewed
+    ), due AS (
+        SELECT seg, {plus('k * months')} AS renew_day, n_rows,
+               n_rows * CASE WHEN k = k_max THEN last_renewed ELSE 1 END AS renewed
+        FROM (SELECT *, unnest(generate_series(1, k_max)) AS k FROM same_days)
     )
-    SELECT {run.period('renew_day')} AS p, seg, sum(renewed) AS num, count(*) AS den, NULL AS val
-    FROM judged GROUP BY 1, 2"""
+    SELECT {run.period('renew_day')} AS p, seg, sum(renewed) AS num, sum(n_rows) AS den, NULL AS val
+    FROM due GROUP BY 1, 2"""
 
 
 # -- payments -------------------------------------------------------------------------------
@@ -180,10 +188,10 @@ def _revenue(run):
 @_kpi("arppu", ("payments",), "ratio")
 def _arppu(run):
     return f"""
-    WITH per_customer AS (SELECT {run.period('date')} AS p, seg, customer_id, sum(amount) AS amount,
-                                 max(CASE WHEN amount > 0 THEN 1 ELSE 0 END) AS paid
-                          FROM _b_payments GROUP BY 1, 2, 3)
-    SELECT p, seg, sum(amount) AS num, sum(paid) AS den, NULL AS val FROM per_customer GROUP BY 1, 2"""
+    WITH rev AS (SELECT {run.period('date')} AS p, seg, sum(amount) AS revenue FROM _b_payments GROUP BY 1, 2),
+         payers AS ({run.payers_sql()})
+    SELECT rev.p, rev.seg, rev.revenue AS num, COALESCE(payers.n, 0) AS den, NULL AS val
+    FROM rev LEFT JOIN payers ON payers.p = rev.p AND payers.seg IS NOT DISTINCT FROM rev.seg"""
 
 
 @_kpi("arpu", ("payments", "events"), "ratio", uses=("_up",))
@@ -325,17 +333,19 @@ def _dau(run):
 
 
 def _mau_sum_sql(run):
-    """Sum over the days d of each period (from the first event's date) of MAU30(d)."""
+    """Sum over the days d of each period (from the first event's date) of MAU30(d), for the
+    periods some user's coverage reaches: MAU30 is constant between its change points."""
     fe = run.lit_date(run.first_event)
     return f"""
     SELECT g.p, g.seg,
-           sum(LEAST(i.covered_to, g.t) - GREATEST(i.covered_from, g.p, {fe}) + 1) AS mau_days
-    FROM _g g JOIN _mau_islands i
-      ON i.seg IS NOT DISTINCT FROM g.seg AND i.covered_from <= g.t AND i.covered_to >= GREATEST(g.p, {fe})
+           sum(m.mau * (LEAST(m.last_d, g.t) - GREATEST(m.d, g.p, {fe}) + 1)) AS mau_days
+    FROM _g g JOIN _mau_daily m
+      ON m.seg IS NOT DISTINCT FROM g.seg AND m.d <= g.t AND m.last_d >= GREATEST(g.p, {fe})
+    WHERE m.mau > 0
     GROUP BY 1, 2"""
 
 
-@_kpi("mau", ("events",), "ratio", gridded=True, uses=("_mau_islands",))
+@_kpi("mau", ("events",), "ratio", gridded=True, uses=("_mau_daily",))
 def _mau(run):
     return f"""
     WITH m AS ({_mau_sum_sql(run)})
@@ -343,7 +353,7 @@ def _mau(run):
     FROM _g g LEFT JOIN m ON m.p = g.p AND m.seg IS NOT DISTINCT FROM g.seg"""
 
 
-@_kpi("stickiness", ("events",), "ratio", uses=("_ud", "_mau_islands"))
+@_kpi("stickiness", ("events",), "ratio", uses=("_ud", "_mau_daily"))
 def _stickiness(run):
     fe = run.lit_date(run.first_event)
     return f"""
@@ -379,11 +389,7 @@ def _actions_per_user(run):
 def _retention_rate(run):
     step = STEP[run.grain]
     return f"""
-    WITH kept AS (  -- active in P and in the period just before it (_up has one row per user and period)
-            SELECT u.p, u.seg, count(*) AS n
-            FROM _up u JOIN _up prev ON prev.user_id = u.user_id AND prev.p = CAST(u.p - {step} AS DATE)
-             AND (prev.seg = u.seg OR (prev.seg IS NULL AND u.seg IS NULL))
-            GROUP BY 1, 2),
+    WITH kept AS ({run.kept_sql()}),
          base AS (SELECT CAST(p + {step} AS DATE) AS p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
     SELECT base.p, base.seg, COALESCE(kept.n, 0) AS num, base.n AS den, NULL AS val
     FROM base LEFT JOIN kept ON kept.p = base.p AND kept.seg IS NOT DISTINCT FROM base.seg
@@ -536,6 +542,8 @@ def _compliance_rate(run):
 # Base views: each loaded dataset cut at the as-of date, cleaned as kpis.md says, with its segment
 # ---------------------------------------------------------------------------------------------
 BASE_FILTERS = {"subscriptions": derived.VALID_SUBSCRIPTIONS}
+# The segment value of the rows a filter leaves out (a control character: never a value of real data).
+FILTERED_OUT = "\x1ffiltered out\x1f"
 
 
 def _survey_type_sql() -> str:
@@ -555,6 +563,7 @@ class Run:
     as_of: dt.date
     segment: str | None
     loaded: list[str]
+    filter: tuple[str, tuple[str, ...]] | None = None   # (column, values): only the rows with one of them
     first_event: dt.date | None = None
     made: set = field(default_factory=set)
     segmentable: dict = field(default_factory=dict)
@@ -580,26 +589,62 @@ class Run:
         return self.cur.execute(sql, params or [])
 
     # -- segment resolution ---------------------------------------------------------------
-    def segment_expr(self, dataset: str) -> tuple[str, str] | None:
-        """(select expression, join clause) giving each row's segment value, or None if it cannot."""
-        if self.segment is None:
-            return "CAST(NULL AS VARCHAR)", ""
+    # A filter rides on the segment machinery: a row that does not pass it gets the segment value
+    # FILTERED_OUT, so every KPI is computed for the rows that pass exactly as for one segment value
+    # of a breakdown (ratios from their own numerators and denominators), and compute() drops the
+    # FILTERED_OUT rows at the end.
+    @property
+    def split(self) -> bool:
+        """Whether rows carry a segment value (a breakdown, a filter or both)."""
+        return self.segment is not None or self.filter is not None
+
+    def _column_expr(self, dataset: str, column: str, alias: str) -> tuple[str, str] | None:
+        """(expression, join) reading ``column`` for each row of ``dataset``: its own column, or its
+        customer's (the customer's first row); None when neither exists."""
         cols = self.ws.columns(dataset)
-        q = quote_ident(self.segment)
-        if self.segment in cols:
+        q = quote_ident(column)
+        if column in cols:
             return f"CAST(x.{q} AS VARCHAR)", ""
         id_col = DATASETS[dataset].id_column
-        if id_col and "customers" in self.loaded and self.segment in self.ws.columns("customers") \
+        if id_col and "customers" in self.loaded and column in self.ws.columns("customers") \
                 and id_col in cols:
-            return (f"CAST(sc.{q} AS VARCHAR)",
+            return (f"CAST({alias}.{q} AS VARCHAR)",
                     f"LEFT JOIN (SELECT customer_id, {q} FROM (SELECT customer_id, {q}, row_number() OVER "
-                    f"(PARTITION BY customer_id ORDER BY signup_date) AS rn FROM customers) WHERE rn = 1) sc "
-                    f"ON sc.customer_id = x.{quote_ident(id_col)}")
+                    f"(PARTITION BY customer_id ORDER BY signup_date) AS rn FROM customers) WHERE rn = 1) {alias} "
+                    f"ON {alias}.customer_id = x.{quote_ident(id_col)}")
         return None
+
+    def segment_expr(self, dataset: str) -> tuple[str, str] | None:
+        """(select expression, join clause) giving each row's segment value, or None if it cannot."""
+        seg = ("CAST(NULL AS VARCHAR)", "") if self.segment is None else \
+            self._column_expr(dataset, self.segment, "sc")
+        if seg is None or self.filter is None:
+            return seg
+        found = self._column_expr(dataset, self.filter[0], "fc")
+        if found is None:
+            return None
+        expr, join = found
+        # The chosen values sit in a temp table filled with bound parameters (make_filter_values).
+        return (f"CASE WHEN {expr} IN (SELECT v FROM _filter_values) THEN {seg[0]} ELSE '{FILTERED_OUT}' END",
+                f"{seg[1]} {join}".strip())
+
+    def make_filter_values(self) -> None:
+        if self.filter is None:
+            return
+        self.exec("CREATE OR REPLACE TEMP TABLE _filter_values (v VARCHAR)")
+        self.cur.executemany("INSERT INTO _filter_values VALUES (?)", [[v] for v in self.filter[1]])
+
+    def split_words(self) -> str:
+        """"the breakdown by plan", "the filter on country", or both: for notes on what was left out."""
+        return " and ".join(w for w in (f"the breakdown by {self.segment}" if self.segment is not None else "",
+                                        f"the filter on {self.filter[0]}" if self.filter is not None else "") if w)
+
+    def split_columns(self) -> str:
+        return " or ".join(c for c in (self.segment, self.filter[0] if self.filter else None) if c)
 
     def segment_values(self, dataset: str) -> str:
         """A query of the segment's values in a dataset (scanned once per run, not once per KPI)."""
-        if self.segment is None:
+        if not self.split:
             return "SELECT CAST(NULL AS VARCHAR) AS seg"
         table = quote_ident(f"_s_{dataset}")
         if table not in self.made:
@@ -621,8 +666,11 @@ class Run:
             if ds in BASE_FILTERS:
                 where.append(BASE_FILTERS[ds])
             source = quote_ident(ds)
-            if ds == "customers":
-                # A customer listed twice: the row with the earliest signup_date is the one KPIs use.
+            # A customer listed twice: the row with the earliest signup_date is the one KPIs use.
+            # When the KPIs read customers and every id is there once, there is nothing to drop.
+            deduplicate = ds == "customers" and (ds not in materialise or not self.cur.execute(
+                "SELECT count(*) = count(DISTINCT customer_id) FROM customers").fetchall()[0][0])
+            if deduplicate:
                 source = ("(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY customer_id "
                           "ORDER BY signup_date) AS _rn FROM customers) WHERE _rn = 1)")
             extra = {
@@ -636,7 +684,7 @@ class Run:
             if ds == "defects":
                 cols = canon.replace('x."stage"', f"{_stage_sql().replace('stage', 'x.stage')} AS stage")
             # customers is deduplicated by a window: do it once, not in every KPI that reads it
-            kind = "TABLE" if ds == "customers" and ds in materialise else "VIEW"
+            kind = "TABLE" if deduplicate and ds in materialise else "VIEW"
             self.exec(f"CREATE OR REPLACE TEMP {kind} {quote_ident('_b_' + ds)} AS "
                       f"SELECT {cols}{extra}, {seg_sel} AS seg FROM {source} x {seg_join} "
                       f"WHERE {' AND '.join(where)}")
@@ -656,10 +704,34 @@ class Run:
         getattr(self, "_make" + table)()
         self.made.add(table)
 
+    def _up_from_user_months(self) -> bool:
+        """Whether _up reads the user-months prepared at ingest (month grain, when exact)."""
+        if "_up_from_user_months" not in self.memo:
+            days_ok, _ = self._events_prepared()
+            self.memo["_up_from_user_months"] = (self.grain == "month" and days_ok
+                                                 and derived.has_user_months(self.cur))
+        return self.memo["_up_from_user_months"]
+
     def _make_up(self):
         # Who was active in which period, once: active users, retention and ARPU read it.
-        self.ensure("_ud")
-        self.exec(f"CREATE OR REPLACE TEMP TABLE _up AS SELECT DISTINCT {self.period('d')} AS p, seg, user_id FROM _ud")
+        if self._up_from_user_months():
+            body = self._with_customer_segment(derived.USER_MONTHS, where=f"WHERE x.first_d <= {self.lit_date(self.as_of)}")
+            kind = "VIEW" if not self.split else "TABLE"
+        else:
+            self.ensure("_ud")
+            body, kind = f"SELECT DISTINCT {self.period('d')} AS p, seg, user_id FROM _ud", "TABLE"
+        self.exec(f"CREATE OR REPLACE TEMP {kind} _up AS {body}")
+
+    def kept_sql(self) -> str:
+        """Per (period, segment): the users active in P and in the period just before it."""
+        self.ensure("_up")
+        if self._up_from_user_months():  # each user-month knows whether the month before was active
+            return "SELECT p, seg, count(*) AS n FROM _up WHERE active_before GROUP BY 1, 2"
+        return f"""
+            SELECT u.p, u.seg, count(*) AS n  -- _up has one row per user and period
+            FROM _up u JOIN _up prev ON prev.user_id = u.user_id AND prev.p = CAST(u.p - {STEP[self.grain]} AS DATE)
+             AND (prev.seg = u.seg OR (prev.seg IS NULL AND u.seg IS NULL))
+            GROUP BY 1, 2"""
 
     def _movements_sql(self, grain: str, periods: str) -> str:
         """Per (period, segment): MRR at t(P-1) and t(P), the five movements and paying counts.
@@ -674,7 +746,7 @@ class Run:
         period = f"CAST(date_trunc('{grain}', d) AS DATE)"
         return f"""
             WITH changed AS (
-                SELECT seg, customer_id, {period} AS p, arg_max(c, d) AS b, arg_min(prev_c, d) AS a,
+                SELECT seg, customer_id, {period} AS p, max_by(c, d) AS b, min_by(prev_c, d) AS a,
                        min(first_mrr) AS first_mrr
                 FROM _timeline WHERE d <= {a} GROUP BY seg, customer_id, p),
              moves AS (
@@ -705,11 +777,25 @@ class Run:
                    paying_b - paying_change AS paying_a, paying_b, churned_customers
             FROM running"""
 
+    def _own_segment(self, dataset: str) -> bool:
+        """Whether the segment or the filter is a column of the dataset itself (not taken from customers)."""
+        cols = self.ws.columns(dataset)
+        return any(c is not None and c in cols for c in (self.segment, self.filter[0] if self.filter else None))
+
+    def payers_sql(self) -> str:
+        """Per (period, segment): the customers who paid something (amount > 0) in P."""
+        if self.grain == "month" and not self._own_segment("payments") and derived.has_payer_months(self.cur):
+            months = self._with_customer_segment(derived.PAYER_MONTHS, "payments",
+                                                 where=f"WHERE x.first_d <= {self.lit_date(self.as_of)}")
+            return f"SELECT p, seg, count(*) AS n FROM ({months}) m GROUP BY 1, 2"
+        return (f"SELECT p, seg, count(*) AS n FROM (SELECT DISTINCT {self.period('date')} AS p, seg, customer_id "
+                f"FROM _b_payments WHERE amount > 0) t GROUP BY 1, 2")
+
     def _make_timeline(self):
-        own_segment = self.segment is not None and self.segment in self.ws.columns("subscriptions")
+        own_segment = self._own_segment("subscriptions")
         if derived.has_timeline(self.cur) and not own_segment:
             body = self._with_customer_segment(derived.MRR_TIMELINE, "subscriptions")
-            kind = "VIEW" if self.segment is None else "TABLE"
+            kind = "VIEW" if not self.split else "TABLE"
         else:
             body, kind = derived.mrr_timeline_sql("_b_subscriptions", "seg"), "TABLE"
         self.exec(f"CREATE OR REPLACE TEMP {kind} _timeline AS {body}")
@@ -750,6 +836,13 @@ class Run:
             FROM _mm mm LEFT JOIN win ON win.p = mm.p AND win.seg IS NOT DISTINCT FROM mm.seg""")
 
     def _make_first_paid(self):
+        sources = [d for d in ("subscriptions", "payments") if d in self.loaded]
+        if derived.has_first_paid(self.cur) and not any(self._own_segment(d) for d in sources):
+            body = self._with_customer_segment(derived.FIRST_PAID, sources[0],
+                                               where=f"WHERE x.first_paid <= {self.lit_date(self.as_of)}")
+            kind = "VIEW" if not self.split else "TABLE"
+            self.exec(f"CREATE OR REPLACE TEMP {kind} _first_paid AS {body}")
+            return
         parts = []
         if "subscriptions" in self.loaded:
             parts.append("SELECT seg, customer_id, start_date AS d FROM _b_subscriptions WHERE mrr > 0")
@@ -769,8 +862,8 @@ class Run:
         """(user-days usable, sessions and islands usable) from the tables ingest prepared."""
         if "events" not in self.loaded or not derived.available(self.cur):
             return False, False
-        if self.segment is not None and self.segment in self.ws.columns("events"):
-            return False, False  # the segment splits a user's events: sessions must be cut per value
+        if self._own_segment("events"):
+            return False, False  # the segment or filter splits a user's events: sessions must be cut per value
         last = self.cur.execute(f"SELECT max(d) FROM {derived.USER_DAYS}").fetchall()[0][0]
         return True, last is not None and last <= self.as_of
 
@@ -788,7 +881,7 @@ class Run:
             body = self._with_customer_segment(derived.USER_DAYS, where=f"WHERE x.d <= {a}")
         else:
             body = "SELECT seg, user_id, d, count(*) AS events FROM _b_events GROUP BY seg, user_id, d"
-        kind = "VIEW" if days_ok and self.segment is None else "TABLE"
+        kind = "VIEW" if days_ok and not self.split else "TABLE"
         self.exec(f"CREATE OR REPLACE TEMP {kind} _ud AS {body}")
 
     def release_use(self) -> str:
@@ -806,17 +899,30 @@ class Run:
         _, exact = self._events_prepared()
         if exact:
             body = self._with_customer_segment(derived.MAU_ISLANDS)
-            kind = "VIEW" if self.segment is None else "TABLE"
+            kind = "VIEW" if not self.split else "TABLE"
         else:
             self.ensure("_ud")
             body, kind = derived.mau_islands_sql("_ud"), "TABLE"
         self.exec(f"CREATE OR REPLACE TEMP {kind} _mau_islands AS {body}")
 
+    def _make_mau_daily(self):
+        # MAU30(d) per segment as change points: mau users from day d to last_d. Each island adds
+        # 1 from covered_from and takes it back the day after covered_to.
+        self.ensure("_mau_islands")
+        self.exec("""CREATE OR REPLACE TEMP TABLE _mau_daily AS
+            WITH deltas AS (SELECT seg, covered_from AS d, 1 AS delta FROM _mau_islands
+                            UNION ALL
+                            SELECT seg, CAST(covered_to + 1 AS DATE) AS d, -1 AS delta FROM _mau_islands),
+                 by_day AS (SELECT seg, d, sum(delta) AS delta FROM deltas GROUP BY seg, d)
+            SELECT seg, d, sum(delta) OVER (PARTITION BY seg ORDER BY d ROWS UNBOUNDED PRECEDING) AS mau,
+                   CAST(lead(d) OVER (PARTITION BY seg ORDER BY d) - 1 AS DATE) AS last_d
+            FROM by_day""")
+
     def _make_sessions(self):
         _, exact = self._events_prepared()
         if exact:
             body = self._with_customer_segment(derived.SESSIONS)
-            kind = "VIEW" if self.segment is None else "TABLE"
+            kind = "VIEW" if not self.split else "TABLE"
         else:
             body, kind = derived.sessions_sql("_b_events", "seg"), "TABLE"
         self.exec(f"CREATE OR REPLACE TEMP {kind} _sessions AS {body}")
@@ -860,12 +966,23 @@ class _Snapshot:
         return list(self._once(("datasets",), self._ws.datasets))
 
     def columns(self, dataset: str) -> list[str]:
-        return list(self._once(("columns", dataset), lambda: self._ws.columns(dataset)))
+        # Every table's columns in one look-up: information_schema is slow to ask once per table.
+        tables = self._once(("columns",), lambda: _columns_by_table(self._ws))
+        return list(tables.get(dataset, []))
 
     def has_column(self, dataset: str, column: str) -> bool:
         return self._once(("has_column", dataset, column), lambda: Workspace.has_column(self, dataset, column))
 
     has = Workspace.has
+
+
+def _columns_by_table(ws: Workspace) -> dict[str, list[str]]:
+    """What ``Workspace.columns`` gives for each table, in one query."""
+    out: dict[str, list[str]] = {}
+    for table, column in ws.rows("SELECT table_name, column_name FROM information_schema.columns "
+                                 "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"):
+        out.setdefault(table, []).append(column)
+    return out
 
 
 def _main_dataset(kpi_id: str, loaded: list[str]) -> str | None:
@@ -877,10 +994,17 @@ def _main_dataset(kpi_id: str, loaded: list[str]) -> str | None:
 
 
 def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "month", start=None, end=None,
-            as_of=None, segment: str | None = None) -> pd.DataFrame:
-    """Compute KPIs as a tidy frame (see OUTPUT_COLUMNS); notes on what was left out in ``attrs``."""
+            as_of=None, segment: str | None = None,
+            filters: Mapping[str, Iterable[str]] | None = None) -> pd.DataFrame:
+    """Compute KPIs as a tidy frame (see OUTPUT_COLUMNS); notes on what was left out in ``attrs``.
+
+    ``filters`` ({column: values}, one column) keeps only the rows whose column (their own, or
+    their customer's) has one of the values; a KPI whose data cannot reach the column is left out
+    with a note, as in a breakdown.
+    """
     if grain not in GRAINS:
         raise InputError(f"unknown grain {grain!r} — use one of {', '.join(GRAINS)}")
+    row_filter = _row_filter(ws, filters)
     start, end = _to_date(start, "start"), _to_date(end, "end")
     as_of = _to_date(as_of, "as-of date") or as_of_date(ws)
     ws = _Snapshot(ws)
@@ -904,12 +1028,14 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
 
     parts, notes = [], []  # per KPI: its rows as tuples (catalog KPIs) or a tidy frame
     with ws.cursor() as cur:
-        run = Run(ws, cur, grain, as_of, segment, loaded)
+        run = Run(ws, cur, grain, as_of, segment, loaded, filter=row_filter)
+        run.make_filter_values()
         prepared = derived.available(cur)
-        firsts = {}
-        for ds in loaded:
-            table, expr = _dates_of(ds, prepared)
-            firsts[ds] = cur.execute(f"SELECT min({expr}) FROM {table} WHERE {expr} <= ?", [as_of]).fetchall()[0][0]
+        # Each dataset's first date up to the as-of date, all in one query.
+        mins = [f"SELECT {i} AS i, min({expr}) AS first FROM {table} WHERE {expr} <= ?"
+                for i, (table, expr) in enumerate(_dates_of(ds, prepared) for ds in loaded)]
+        found = dict(cur.execute(" UNION ALL ".join(mins), [as_of] * len(mins)).fetchall()) if mins else {}
+        firsts = {ds: found.get(i) for i, ds in enumerate(loaded)}
         run.first_event = firsts.get("events")
         earliest = min((d for d in firsts.values() if d is not None), default=None)
         if earliest is None:
@@ -923,6 +1049,9 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
                 frame = _compute_one(run, k, firsts, notes)  # rows: made into frames once, below
             elif k in customs:  # a custom KPI: its definition wins over imported values of that name
                 frame = custom.compute_custom(run, customs[k], firsts, notes)
+            elif k in imported and run.filter is not None:
+                notes.append(f"{k} is left out of the filter on {run.filter[0]}: imported values cannot be filtered.")
+                continue
             elif k in imported:
                 frame = _imported(run, k, firsts)
             else:
@@ -937,6 +1066,8 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
         out.attrs["notes"] = notes
         return out
     out = pd.concat(frames, ignore_index=True)
+    if row_filter is not None:
+        out = out[out["segment"].isna() | (out["segment"] != FILTERED_OUT)]
     if start is not None:
         out = out[out["period"] >= start]
     if end is not None:
@@ -961,11 +1092,11 @@ def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> list[tuple] | N
     for c in spec.counts:
         options = [o for o in c.split("|") if o in run.loaded]
         counted += options
-    if run.segment is not None:
+    if run.split:
         blocked = [d for d in counted if not run.segmentable.get(d, False)]
         if blocked:
-            notes.append(f"{k} is left out of the breakdown by {run.segment}: "
-                         f"{', '.join(blocked)} has no column {run.segment} and no customer to take it from.")
+            notes.append(f"{k} is left out of {run.split_words()}: "
+                         f"{', '.join(blocked)} has no column {run.split_columns()} and no customer to take it from.")
             return None
     first = _first_period(run, k, firsts)
     if first is None:
@@ -1015,13 +1146,8 @@ def _frames(parts: list) -> list[pd.DataFrame]:
 
 
 def _rows_frame(rows: list[tuple]) -> pd.DataFrame:
-    """The tidy frame of result rows fetched as tuples in OUTPUT_COLUMNS order (dates as dates,
-    a missing segment as None)."""
-    df = pd.DataFrame.from_records(rows, columns=OUTPUT_COLUMNS)
-    for c in ("value", "numerator", "denominator"):
-        df[c] = df[c].astype(float)
-    df["partial"] = df["partial"].astype(bool)
-    return df
+    """The tidy frame of result rows fetched as tuples in OUTPUT_COLUMNS order."""
+    return _tidy(pd.DataFrame.from_records(rows, columns=OUTPUT_COLUMNS))
 
 
 def _tidy(df: pd.DataFrame) -> pd.DataFrame:
@@ -1073,6 +1199,31 @@ def imported_values(ws: Workspace, kpi_id: str, grain: str = "month", as_of=None
         first = cur.execute("SELECT min(date) FROM kpi_values WHERE kpi = ?", [kpi_id]).fetchall()[0][0]
         run.make_periods(first)
         return _imported(run, kpi_id, {})
+
+
+def _row_filter(ws: Workspace, filters) -> tuple[str, tuple[str, ...]] | None:
+    """The one (column, values) a compute call filters on, checked against the workspace."""
+    if not filters:
+        return None
+    if len(filters) > 1:
+        raise InputError("filter on one column at a time")
+    (column, values), = dict(filters).items()
+    values = tuple(dict.fromkeys(str(v) for v in values))
+    if column not in segment_options(ws):
+        raise InputError(f"cannot filter on {column!r}: no loaded dataset has that column — use one of "
+                         f"{', '.join(segment_options(ws)) or 'the columns of your data'}")
+    return (column, values) if values else None
+
+
+def segment_values(ws: Workspace, column: str, limit: int = 200) -> list[str]:
+    """The values of a segment column, the most rows first (over every dataset holding it)."""
+    holders = [ds for ds in ws.datasets() if ds != "kpi_values" and column in ws.columns(ds)]
+    if not holders:
+        raise InputError(f"no loaded dataset has a column {column!r}")
+    q = quote_ident(column)
+    union = " UNION ALL ".join(f"SELECT CAST({q} AS VARCHAR) AS v FROM {quote_ident(ds)}" for ds in holders)
+    return [r[0] for r in ws.rows(f"SELECT v FROM ({union}) WHERE v IS NOT NULL AND trim(v) <> '' "
+                                  f"GROUP BY v ORDER BY count(*) DESC, v LIMIT ?", [limit])]
 
 
 def segment_options(ws: Workspace) -> list[str]:

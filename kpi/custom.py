@@ -330,7 +330,7 @@ def measure_sql(run: Run, m: Measure) -> tuple[str, list]:
     ``s``/``c`` (sum and count of the column) are the numerator and denominator of an average."""
     src = _source(run, m.dataset)
     if src is None:
-        raise InputError(f"{m.dataset} cannot be broken down by {run.segment}")
+        raise InputError(f"{m.dataset} cannot take {run.split_words()}")
     from_sql, seg_sel, date = src
     col = f"x.{quote_ident(m.column)}" if m.column else None
     if m.agg == "count":
@@ -369,11 +369,11 @@ def compute_custom(run: Run, kpi: CustomKpi, firsts: dict, notes: list) -> pd.Da
     if not ok:
         notes.append(f"{kpi.id}: cannot be computed from the loaded data — it needs {', '.join(missing)}")
         return None
-    if run.segment is not None:
+    if run.split:
         blocked = [ds for ds in kpi.datasets if run.segment_expr(ds) is None]
         if blocked:
-            notes.append(f"{kpi.id} is left out of the breakdown by {run.segment}: {', '.join(blocked)} "
-                         f"has no column {run.segment} and no customer to take it from.")
+            notes.append(f"{kpi.id} is left out of {run.split_words()}: {', '.join(blocked)} "
+                         f"has no column {run.split_columns()} and no customer to take it from.")
             return None
     first_date = firsts.get(kpi.numerator.dataset)
     if first_date is None:

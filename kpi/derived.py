@@ -5,6 +5,11 @@ on the events table, so ingest builds them in the same transaction as the events
 they can never disagree with the data. A computation uses them when they are exact for its
 question — no segment taken from an events column, and no events after the as-of date (sessions
 and islands would otherwise include later events) — and computes from the raw events otherwise.
+
+The same holds for the tables of other datasets (the MRR timeline, each customer's first paid
+day, the month grain's active users and paying customers, the use of released features): each is
+rebuilt whenever a dataset it reads changes, and read only when it gives exactly what the raw
+data would (``tests/test_derived.py``, ``tests/test_compute_speedpaths.py``).
 """
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ SESSION_GAP_MINUTES = 30
 USER_DAYS, SESSIONS, MAU_ISLANDS = "_kpi_user_days", "_kpi_sessions", "_kpi_mau_islands"
 MRR_TIMELINE = "_kpi_mrr_timeline"
 RELEASE_USE = "_kpi_release_use"
+USER_MONTHS = "_kpi_user_months"
+PAYER_MONTHS = "_kpi_payer_months"
+FIRST_PAID = "_kpi_first_paid"
 TABLES = (USER_DAYS, SESSIONS, MAU_ISLANDS)
 # Subscription rows with a negative mrr, or an end_date not after start_date, are left out of every KPI.
 VALID_SUBSCRIPTIONS = "mrr >= 0 AND (end_date IS NULL OR end_date > start_date)"
@@ -66,6 +74,34 @@ def user_days_sql(events: str, seg: str = "CAST(NULL AS VARCHAR)") -> str:
             f"FROM {events} GROUP BY 1, 2, 3")
 
 
+def user_months_sql(user_days: str) -> str:
+    """Each user's active months (the month grain's active users), the first active day in each
+    (so a cut at the as-of date stays exact) and whether the user was active the month before."""
+    return f"""
+        WITH m AS (SELECT user_id, CAST(date_trunc('month', d) AS DATE) AS p, min(d) AS first_d
+                   FROM {user_days} GROUP BY user_id, p)
+        SELECT CAST(NULL AS VARCHAR) AS seg, user_id, p, first_d,
+               COALESCE(lag(p) OVER (PARTITION BY user_id ORDER BY p) = CAST(p - INTERVAL 1 MONTH AS DATE), false)
+                   AS active_before
+        FROM m"""
+
+
+def first_paid_sql(subscriptions: str | None, payments: str | None) -> str:
+    """Each customer's first paid day: the earliest start of a subscription row with mrr > 0 or
+    payment with amount > 0 (a cut at the as-of date keeps the customers whose day is not after it)."""
+    parts = [f"SELECT customer_id, start_date AS d FROM {subscriptions} WHERE mrr > 0"] if subscriptions else []
+    parts += [f"SELECT customer_id, date AS d FROM {payments} WHERE amount > 0"] if payments else []
+    return (f"SELECT CAST(NULL AS VARCHAR) AS seg, customer_id, min(d) AS first_paid "
+            f"FROM ({' UNION ALL '.join(parts)}) t GROUP BY customer_id")
+
+
+def payer_months_sql(payments: str) -> str:
+    """The months each customer paid something (amount > 0), with the first such day in each
+    (so a cut at the as-of date stays exact): the month grain's paying customers."""
+    return (f"SELECT CAST(NULL AS VARCHAR) AS seg, customer_id, CAST(date_trunc('month', date) AS DATE) AS p, "
+            f"min(date) AS first_d FROM {payments} WHERE amount > 0 GROUP BY customer_id, p")
+
+
 def sessions_sql(events: str, seg: str = "CAST(NULL AS VARCHAR)") -> str:
     """Sessions (kpis.md): one (user_id, session_id), or a user's events split by gaps over 30 minutes."""
     gap = SESSION_GAP_MINUTES
@@ -103,11 +139,23 @@ def _exists(cur, table: str) -> bool:
 
 def refresh(cur, dataset: str) -> None:
     """Rebuild the prepared tables after ``dataset`` changed (inside the caller's transaction)."""
+    if dataset in ("subscriptions", "payments"):
+        cur.execute(f"DROP TABLE IF EXISTS {FIRST_PAID}")
+        subscriptions = f"(SELECT * FROM subscriptions WHERE {VALID_SUBSCRIPTIONS})" \
+            if _exists(cur, "subscriptions") else None
+        payments = "payments" if _exists(cur, "payments") else None
+        if subscriptions or payments:
+            cur.execute(f"CREATE TABLE {FIRST_PAID} AS {first_paid_sql(subscriptions, payments)}")
     if dataset == "subscriptions":
         cur.execute(f"DROP TABLE IF EXISTS {MRR_TIMELINE}")
         if _exists(cur, "subscriptions"):
             cur.execute(f"CREATE TABLE {MRR_TIMELINE} AS "
                         f"{mrr_timeline_sql(f'(SELECT * FROM subscriptions WHERE {VALID_SUBSCRIPTIONS})')}")
+        return
+    if dataset == "payments":
+        cur.execute(f"DROP TABLE IF EXISTS {PAYER_MONTHS}")
+        if _exists(cur, "payments"):
+            cur.execute(f"CREATE TABLE {PAYER_MONTHS} AS {payer_months_sql('payments')}")
         return
     if dataset in ("events", "releases"):
         # The days each user used an event that marks a release (feature adoption reads only these).
@@ -118,16 +166,29 @@ def refresh(cur, dataset: str) -> None:
         return
     exists = cur.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'events' "
                          "AND table_schema = 'main'").fetchall()
-    for t in TABLES:
+    for t in TABLES + (USER_MONTHS,):
         cur.execute(f"DROP TABLE IF EXISTS {t}")
     if not exists:
         return
     cur.execute(f"CREATE TABLE {USER_DAYS} AS {user_days_sql('events')}")
+    cur.execute(f"CREATE TABLE {USER_MONTHS} AS {user_months_sql(USER_DAYS)}")
     cur.execute(f"CREATE TABLE {SESSIONS} AS {sessions_sql('events')}")
     cur.execute(f"CREATE TABLE {MAU_ISLANDS} AS {mau_islands_sql(USER_DAYS)}")
 
 
-ALL_TABLES = TABLES + (MRR_TIMELINE, RELEASE_USE)
+ALL_TABLES = TABLES + (MRR_TIMELINE, RELEASE_USE, USER_MONTHS, PAYER_MONTHS, FIRST_PAID)
+
+
+def has_first_paid(cur) -> bool:
+    return _exists(cur, FIRST_PAID)
+
+
+def has_payer_months(cur) -> bool:
+    return _exists(cur, PAYER_MONTHS)
+
+
+def has_user_months(cur) -> bool:
+    return _exists(cur, USER_MONTHS)
 
 
 def has_release_use(cur) -> bool:

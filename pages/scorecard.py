@@ -9,6 +9,7 @@ from kpi.catalog import CATALOG
 from kpi.errors import KpiError
 from kpi.goals import period_end, period_start
 from ui import cards, components, session
+from ui.data_page import plain
 
 ws = session.workspace()
 v = session.view()
@@ -64,8 +65,11 @@ if not statuses and session.is_viewer():
 elif not statuses:
     st.caption("No targets yet, so there are no statuses. Set SMART targets on the Goals page.")
     cards.safe_page_link("pages/goals.py", label="Set targets", icon=":material/flag:")
-if v.segment:
-    st.caption(f"The scorecard shows the whole data; the breakdown by {v.segment} applies on Trends.")
+if v.segment or v.filters:
+    what = " and ".join(w for w in (f"the breakdown by {v.segment}" if v.segment else "",
+                                    f"the filter ({v.filter_words()})" if v.filters else "") if w)
+    st.caption(plain(f"The scorecard shows the whole data, as its targets do; {what} "
+                     f"{'apply' if v.segment and v.filters else 'applies'} on Trends."))
 if not kpis:
     st.warning("The loaded data cannot compute any KPI yet. The KPI library says what each one needs.")
     st.stop()

@@ -12,6 +12,7 @@ from kpi.catalog import CATALOG
 from kpi.errors import KpiError
 from kpi.formatting import format_change, format_value
 from ui import cards, charts, components, session
+from ui.data_page import plain
 
 ws = session.workspace()
 v = session.view()
@@ -22,6 +23,10 @@ data_as_of = cards.require_dated_data(ws, session.workspace_as_of(ws), what="tre
 as_of = v.as_of or data_as_of
 grain = v.grain
 noun = analysis.GRAIN_NOUN[grain]
+if v.filters:
+    st.info(f"Only the rows where {plain(v.filter_words())} (the sidebar's filter). Targets are set on all "
+            "the data, so their lines are not drawn; cohorts and funnels use all the data.",
+            icon=":material/filter_alt:")
 
 meta = components.kpi_meta(ws)
 availability = session.availability(ws)
@@ -109,7 +114,8 @@ with tabs[0]:
                                      help="Periods " + analysis.anomaly_rule(grain) + ".")
                 show_notes = st.toggle("Releases and notes", value=True, key="trends_notes", bind="query-params")
             try:
-                full = session.kpi_frame(ws, chosen, grain=grain, as_of=v.as_of, segment=None, use_view=False)
+                full = session.kpi_frame(ws, chosen, grain=grain, as_of=v.as_of, segment=None, use_view=False,
+                                         filters=v.filters)
             except KpiError as exc:
                 session.show_error(exc)
                 st.stop()
@@ -120,7 +126,7 @@ with tabs[0]:
                 if series.empty:
                     st.warning(f"{label.name}: no values in the chosen range.")
                     continue
-                status = status_for(k) if show_goal else None
+                status = status_for(k) if show_goal and not v.filters else None
                 if status is not None and status.grain != grain:
                     st.caption(f"{label.name} has a target judged by {status.grain}: switch the grain to "
                                f"{status.grain} to see it on the chart.")
@@ -183,7 +189,8 @@ with tabs[0]:
                                               "and keeps the one where a single value moved most unlike the rest.")
                 tried = segments if seg_choice == auto else [seg_choice]
                 with st.spinner("Comparing segments…"):
-                    explained = components.explain_change(ws, focus, grain, v.as_of, before, after, tried)
+                    explained = components.explain_change(ws, focus, grain, v.as_of, before, after, tried,
+                                                          filters=v.filters)
                 results, left_out = explained["results"], explained["left_out"]
                 if not results:
                     st.caption("This KPI cannot be broken down by " + (", ".join(tried)) + ". "
@@ -320,7 +327,7 @@ with tabs[3]:
         else:
             ids = [k for k, _label, _sign in analysis.MRR_MOVEMENTS]
             moves = analysis.mrr_movements(session.kpi_frame(ws, ids, grain=grain, start=v.start, end=v.end,
-                                                                as_of=v.as_of, use_view=False))
+                                                                as_of=v.as_of, use_view=False, filters=v.filters))
             if moves.empty:
                 st.info("No MRR movements in the chosen range.")
             else:

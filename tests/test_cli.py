@@ -193,3 +193,15 @@ def test_scorecard_reports_as_html_pdf_and_png(tmp_path, data_folder):
             done = subprocess.run(base + [fmt], stdout=f, stderr=subprocess.PIPE, cwd=ROOT)
         assert done.returncode == 0, done.stderr
         assert out.read_bytes().startswith(magic)
+
+
+def test_compute_with_a_filter(capsys, tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "customers.csv").write_text("customer_id,signup_date,country\na,2025-01-05,DE\nb,2025-01-10,FR\n")
+    (folder / "payments.csv").write_text("customer_id,date,amount\na,2025-01-10,100\nb,2025-01-12,50\n")
+    code, out, _ = run(capsys, "compute", "--data", str(folder), "--kpi", "revenue", "--filter", "country=DE",
+                       "--format", "json")
+    assert code == 0 and [r["value"] for r in json.loads(out)] == [100.0]     # a's payment only
+    code, _, err = run(capsys, "compute", "--data", str(folder), "--kpi", "revenue", "--filter", "country")
+    assert code == 2 and "COLUMN=VALUE" in err

@@ -273,11 +273,13 @@ def segment_names(ws) -> list[str]:
 
 
 @_st.cache_data(show_spinner=False, max_entries=128)
-def _explain_change(key: tuple, kpi: str, grain: str, as_of, before, after, columns: tuple, _ws) -> dict:
-    totals = _session.kpi_frame(_ws, [kpi], grain=grain, as_of=as_of, segment=None, use_view=False)
+def _explain_change(key: tuple, kpi: str, grain: str, as_of, before, after, columns: tuple, filters: tuple,
+                    _ws) -> dict:
+    totals = _session.kpi_frame(_ws, [kpi], grain=grain, as_of=as_of, segment=None, use_view=False, filters=filters)
     out = {"results": {}, "left_out": []}
     for col in columns:
-        seg_frame = _session.kpi_frame(_ws, [kpi], grain=grain, as_of=as_of, segment=col, use_view=False)
+        seg_frame = _session.kpi_frame(_ws, [kpi], grain=grain, as_of=as_of, segment=col, use_view=False,
+                                       filters=filters)
         if seg_frame.empty:
             out["left_out"] += seg_frame.attrs.get("notes", [])
             continue
@@ -286,7 +288,7 @@ def _explain_change(key: tuple, kpi: str, grain: str, as_of, before, after, colu
     return out
 
 
-def explain_change(ws, kpi: str, grain: str, as_of, before, after, columns) -> dict:
+def explain_change(ws, kpi: str, grain: str, as_of, before, after, columns, filters: tuple = ()) -> dict:
     """Each breakdown's contributions to ``kpi``'s change from ``before`` to ``after`` (cached):
     ``{"results": {column: (contributions, driver, segment frame)}, "left_out": [notes]}``."""
-    return _explain_change(_session.data_key(ws), kpi, grain, as_of, before, after, tuple(columns), ws)
+    return _explain_change(_session.data_key(ws), kpi, grain, as_of, before, after, tuple(columns), tuple(filters), ws)

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from kpi import access, catalog
-from kpi.compute import GRAINS, as_of_date, compute, segment_options
+from kpi.compute import GRAINS, as_of_date, compute, segment_options, segment_values
 from kpi.errors import KpiError, WorkspaceGone
 from kpi.workspace import Workspace
 from kpi.workspaces import (SAMPLE_ID, open_or_recover, open_sample, is_valid_id, new_workspace_id,
@@ -167,27 +167,38 @@ def plan_key(ws: Workspace) -> tuple[str, int, int]:
     return (str(ws.path), ws.data_version, ws.plan_version)
 
 
+Filters = tuple[tuple[str, tuple[str, ...]], ...]   # ((column, (value, ...)), ...): hashable, for caches
+
+
 @dataclass(frozen=True)
 class View:
-    """The controls every page shares (sidebar): grain, date range, segment, as-of date."""
+    """The controls every page shares (sidebar): grain, date range, segment, filter, as-of date."""
     grain: str = "month"
     start: dt.date | None = None
     end: dt.date | None = None
     segment: str | None = None
     as_of: dt.date | None = None
+    filters: Filters = ()
+
+    def filter_words(self) -> str:
+        """"plan is pro or enterprise" — for captions (plain text; the caller escapes markdown)."""
+        return "; ".join(f"{col} is " + " or ".join(vals) for col, vals in self.filters)
 
 
 def view() -> View:
     s = st.session_state
+    col, vals = s.get("filter_col") or None, tuple(s.get("filter_vals") or ())
     return View(grain=s.get("grain", "month"), start=s.get("start"), end=s.get("end"),
-                segment=s.get("segment") or None, as_of=s.get("as_of"))
+                segment=s.get("segment") or None, as_of=s.get("as_of"),
+                filters=((col, vals),) if col and vals else ())
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _compute_cached(key: tuple, kpis: tuple | None, grain: str, start, end, as_of, segment) -> pd.DataFrame:
+def _compute_cached(key: tuple, kpis: tuple | None, grain: str, start, end, as_of, segment,
+                    filters: Filters = ()) -> pd.DataFrame:
     ws = _open(workspace_id_from_key(key))
     return compute(ws, list(kpis) if kpis is not None else None, grain=grain, start=start, end=end,
-                   as_of=as_of, segment=segment)
+                   as_of=as_of, segment=segment, filters=dict(filters) or None)
 
 
 def workspace_id_from_key(key: tuple) -> str:
@@ -196,12 +207,19 @@ def workspace_id_from_key(key: tuple) -> str:
 
 
 def kpi_frame(ws: Workspace, kpis=None, *, grain: str | None = None, start=None, end=None, as_of=None,
-              segment=None, use_view: bool = True) -> pd.DataFrame:
-    """KPI values for this workspace, cached by (workspace, data version, arguments)."""
+              segment=None, use_view: bool = True, filters: Filters | None = None) -> pd.DataFrame:
+    """KPI values for this workspace, cached by (workspace, data version, arguments).
+
+    ``filters`` (only the rows whose column has one of the values) come from the sidebar's view
+    unless given; ``filters=()`` computes on all the data.
+    """
     v = view() if use_view else View()
+    if filters is None:
+        filters = v.filters
     frame = _compute_cached(data_key(ws), tuple(kpis) if kpis is not None else None, grain or v.grain,
                             start if start is not None else v.start, end if end is not None else v.end,
-                            as_of if as_of is not None else v.as_of, segment if segment is not None else v.segment)
+                            as_of if as_of is not None else v.as_of, segment if segment is not None else v.segment,
+                            tuple(filters))
     return frame.copy()
 
 
@@ -246,6 +264,16 @@ def grains() -> tuple[str, ...]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _segment_choices_cached(key: tuple) -> list[str]:
     return segment_options(_open(workspace_id_from_key(key)))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _segment_values_cached(key: tuple, column: str) -> list[str]:
+    return segment_values(_open(workspace_id_from_key(key)), column)
+
+
+def filter_values(ws: Workspace, column: str) -> list[str]:
+    """The values the sidebar's filter offers for a column, most rows first."""
+    return _segment_values_cached(data_key(ws), column)
 
 
 def segment_choices(ws: Workspace) -> list[str]:

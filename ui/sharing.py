@@ -1,8 +1,9 @@
 """Sharing a view: the sidebar's Share popover, the view state kept in the URL, the alerts banner.
 
-A copied URL reopens the same view: the page is the URL path, and the sidebar's grain, breakdown
-and date range are the parameters ``grain``, ``segment``, ``start`` and ``end`` (Trends adds
-``kpi``, the Scorecard ``view``). Share links are those URLs plus ``share=<token>``
+A copied URL reopens the same view: the page is the URL path, and the sidebar's grain, breakdown,
+filter and date range are the parameters ``grain``, ``segment``, ``only`` and ``only_is``
+(repeated), ``start`` and ``end`` (Trends adds ``kpi``, its tab and chart options, the Scorecard
+``view``). Share links are those URLs plus ``share=<token>``
 (``kpi/access.py``); the workspace id (``ws``) is never part of them.
 """
 from __future__ import annotations
@@ -49,6 +50,9 @@ def view_from_url(as_of: dt.date | None) -> dict:
         wanted[key] = day if day is not None and as_of is not None and day <= as_of else None
     if q.get("segment") and "segment" not in st.session_state:
         st.session_state["segment"] = q["segment"]  # the sidebar drops a column this workspace lacks
+    if q.get("only") and "filter_col" not in st.session_state:
+        st.session_state["filter_col"] = q["only"]
+        st.session_state["filter_vals"] = q.get_all("only_is")  # values this column lacks are dropped too
     st.session_state["_url_view"] = wanted
     return wanted
 
@@ -60,10 +64,16 @@ def view_to_url() -> None:
               "segment": s.get("segment") or None,
               "start": s["start"].isoformat() if s.get("start") else None,
               "end": s["end"].isoformat() if s.get("end") else None}
+    column, values = s.get("filter_col") or None, list(s.get("filter_vals") or [])
+    wanted["only"] = column if column and values else None
+    wanted["only_is"] = values if column and values else None
     for key, value in wanted.items():
         if value is None:
             if key in st.query_params:
                 del st.query_params[key]
+        elif isinstance(value, list):
+            if st.query_params.get_all(key) != value:
+                st.query_params[key] = value      # a repeated parameter: only_is=pro&only_is=team
         elif st.query_params.get(key) != value:
             st.query_params[key] = value
 
@@ -84,9 +94,9 @@ def app_base_url(page_paths: Iterable[str] = ()) -> str:
 def share_url(token: str, page_path: str, page_paths: Iterable[str] = ()) -> str:
     """This view's URL with ``share=<token>`` in place of the workspace id."""
     base = app_base_url(page_paths)
-    params = {k: v for k, v in st.query_params.to_dict().items()
-              if k not in (session.WS_PARAM, session.SHARE_PARAM)}
-    params[session.SHARE_PARAM] = token
+    params = [(k, v) for k in st.query_params.keys() if k not in (session.WS_PARAM, session.SHARE_PARAM)
+              for v in st.query_params.get_all(k)]          # repeated parameters (only_is=a&only_is=b) kept
+    params.append((session.SHARE_PARAM, token))
     return f"{base}/{page_path}?{urllib.parse.urlencode(params)}"
 
 

@@ -92,7 +92,7 @@ def test_a_first_visit_to_an_empty_workspace_welcomes_with_two_ways_to_start():
     assert not at.exception
     assert at.title[0].value == "Welcome to KPI Explorer"
     labels = [b.label for b in at.button]
-    assert labels == ["Load the sample data", "Upload files"]
+    assert labels == ["Load the sample data", "Or just look around the read-only sample", "Upload files"]
     assert "Explore with sample data" in texts(at) and "Upload your own exports" in texts(at)
     # no navigation or sidebar controls yet: the welcome is the whole screen
     assert not at.sidebar.selectbox

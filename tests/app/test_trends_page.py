@@ -204,3 +204,27 @@ def test_the_tab_and_chart_options_come_from_the_url_so_a_link_reopens_them(samp
     assert at.slider(key="cohort_rows").value == 6 and charts(at)
     at = open_trends(wid, trends_tab="Funnel", funnel_window="14")
     assert at.number_input(key="funnel_window").value == 14
+
+
+def test_the_sidebar_filter_from_a_link_gives_the_filtered_numbers(sample):
+    """?only=channel&only_is=organic: Trends shows MRR of the organic customers only and says so."""
+    wid = copy_in(sample)
+    with open_workspace(wid) as ws:
+        only = analysis.series_of(compute(ws, ["mrr"], grain="month", filters={"channel": ["organic"]}), "mrr")
+        whole = analysis.series_of(compute(ws, ["mrr"], grain="month"), "mrr")
+    assert only["value"].iloc[-1] < whole["value"].iloc[-1]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["ws"] = wid
+    at.query_params["kpi"] = "mrr"
+    at.query_params["only"] = "channel"
+    at.query_params["only_is"] = ["organic"]
+    at.run()
+    assert at.sidebar.selectbox(key="filter_col").value == "channel"
+    assert at.sidebar.multiselect(key="filter_vals").value == ["organic"]
+    at.switch_page("pages/trends.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    body = texts(at)
+    latest = only.iloc[-1]
+    assert any(t.startswith(f"Latest, {analysis.period_label(latest['period'], 'month')}: "
+                            f"**{format_value(latest['value'], 'currency')}**") for t in body), body[:20]
+    assert any("Only the rows where channel is organic" in t for t in body)
