@@ -84,7 +84,7 @@ DEFECT_STAGES = {
 
 # Subscriptions may bring the amount per billing period instead of a monthly amount: these inputs
 # stand in for ``mrr``, which is then derived (datasets.md).
-# Other inputs that an export profile (kpi/exports.py) or the user maps, and from which ingest
+# Other inputs that an export profile (kpi/tool_exports.py) or the user maps, and from which ingest
 # derives a canonical value: refunds held in their own column become negative payment rows; a
 # first response written as a duration after creation becomes first_response_at. They are never
 # guessed from a header alone (no synonyms): a profile or the user names them.
@@ -458,7 +458,7 @@ class Detection:
     alternatives: list[Candidate]
     derived: dict[str, str] = field(default_factory=dict)
     file_name: str | None = None
-    tool: str | None = None          # the tool whose export this is (kpi/exports.py), when known
+    tool: str | None = None          # the tool whose export this is (kpi/tool_exports.py), when known
     remembered: bool = False         # the user's earlier corrections for this header were used
     notes: list[str] = field(default_factory=list)   # the tool's rules, in words ("failed payments ...")
 
@@ -781,9 +781,9 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
     ``dataset`` forces the dataset (the user picked it); ``fixed`` holds columns the user mapped
     already (a value of None keeps that column unmapped); detection fills in the rest. With a
     workspace ``ws`` (or a ``memory.Remembered``), what the user confirmed for this header before
-    comes first; a header an export profile knows (``kpi/exports.py``) maps as the profile says.
+    comes first; a header an export profile knows (``kpi/tool_exports.py``) maps as the profile says.
     """
-    from . import exports
+    from . import tool_exports
     from .memory import recall
     columns = list(columns)
     fixed = dict(fixed or {})
@@ -796,9 +796,9 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
     given_conf: dict[str, float] = {}
     if remembered is not None:
         fixed = {**remembered.mapping, **fixed}
-    profile = exports.match(columns, dataset or (remembered.dataset if remembered else None))
+    profile = tool_exports.match(columns, dataset or (remembered.dataset if remembered else None))
     if profile is None:
-        profile = exports.generic_profile(columns, sample, file_name,
+        profile = tool_exports.generic_profile(columns, sample, file_name,
                                           dataset or (remembered.dataset if remembered else None))
     named = dataset_from_file_name(file_name)
     hinted = _hinted_datasets(file_name)
@@ -807,10 +807,10 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
         given, extra_derived, conf_in = fixed, None, given_conf
         if profile is not None and name == profile.dataset:
             taken = {v for v in fixed.values() if v}
-            from_profile = {k: v for k, v in exports.mapping_for(profile, columns).items()
+            from_profile = {k: v for k, v in tool_exports.mapping_for(profile, columns).items()
                             if k not in fixed and v not in taken}
             given = {**from_profile, **fixed}
-            extra_derived = exports.derived_for(profile, columns)
+            extra_derived = tool_exports.derived_for(profile, columns)
             conf_in = {k: PROFILE_CONFIDENCE for k in list(from_profile) + list(extra_derived)}
         mapping, conf, derived, missing, base, opt = _map_dataset(columns, sample, name, given, conf_in,
                                                                   extra_derived)
@@ -855,7 +855,7 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
     return Detection(dataset=chosen, confidence=confidence, mapping=dict(mapping), column_confidence=dict(conf),
                      alternatives=alternatives, derived=dict(derived), file_name=file_name, tool=tool,
                      remembered=remembered is not None and chosen == remembered.dataset,
-                     notes=exports.rule_notes(profile) if tool else [])
+                     notes=tool_exports.rule_notes(profile) if tool else [])
 
 
 def detect_file(path: str | Path, file_name: str | None = None, *, ws=None) -> tuple[FileLayout, Detection]:

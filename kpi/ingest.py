@@ -9,7 +9,7 @@ message that names the file, line, column and value. Either way the dataset is s
 one transaction, and a rejected file leaves the workspace exactly as it was.
 
 What a tool's export needs (rows to leave out, values to derive) comes from its profile in
-``kpi/exports.py``; choices that change numbers are the ``answers`` to ``kpi/questions.py``.
+``kpi/tool_exports.py``; choices that change numbers are the ``answers`` to ``kpi/questions.py``.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
-from . import exports, memory
+from . import memory, tool_exports
 from .datasets import DATASETS, SQL_TYPES, normalise_name
 from .detect import (BILLING_PERIODS, COMMA_DECIMAL_EVIDENCE, DEFECT_STAGES, DERIVED_INPUTS,
                      DOT_DECIMAL_EVIDENCE, FALSE_WORDS, MONEY_COLUMNS, NULL_MARKERS, NUMBER, TRUE_WORDS,
@@ -61,7 +61,7 @@ class IngestResult:
     derived: dict[str, str] = field(default_factory=dict)
     ambiguous_dates: list[str] = field(default_factory=list)   # canonical columns read as month/day
     extra_columns: list[str] = field(default_factory=list)
-    tool: str | None = None                                    # the export profile used (kpi/exports.py)
+    tool: str | None = None                                    # the export profile used (kpi/tool_exports.py)
     left_out: dict[str, int] = field(default_factory=dict)     # rows left out by a rule: {why: rows}
     answers: dict[str, str] = field(default_factory=dict)      # the answers the file was loaded with
     fast: bool = False                                         # read typed in one pass (a clean file)
@@ -85,7 +85,7 @@ class _Plan:
     day_first: frozenset[str] = frozenset()
     explicit: bool = False                                                 # the user corrected something
     sample: pd.DataFrame | None = field(default=None, compare=False, repr=False)   # the first rows, as text
-    profile: object = field(default=None, compare=False, repr=False)                # exports.ExportProfile
+    profile: object = field(default=None, compare=False, repr=False)                # tool_exports.ExportProfile
 
     def label(self, canon: str) -> str:
         """The file column a canonical column comes from, for messages."""
@@ -142,9 +142,9 @@ def _plan(layout: FileLayout, dataset: str | None, mapping: dict | None, drop_co
     duration = next((k for k in _RESPONSE_UNITS if k in chosen), None)
     if duration and "first_response_at" not in chosen:
         derived["first_response_at"] = f"created_at + {chosen[duration]}"
-    profile = exports.profile_for(found.tool, found.dataset)
+    profile = tool_exports.profile_for(found.tool, found.dataset)
     if profile is None and found.tool:
-        profile = exports.generic_profile(columns, sample, name, found.dataset)
+        profile = tool_exports.generic_profile(columns, sample, name, found.dataset)
     effective = _answers(name, found.dataset, profile, chosen, given)
     rules = _compile_profile(profile, columns, chosen, fixed, effective) if profile else None
     synthetic = dict(rules.synthetic) if rules else {}
@@ -244,12 +244,12 @@ def _zone_names() -> set[str]:
 
 def _compile_profile(profile, columns: list[str], mapping: dict[str, str], fixed: dict, answers: dict[str, str]):
     index = {c: i for i, c in enumerate(columns)}
-    by_profile = exports.mapping_for(profile, columns)
+    by_profile = tool_exports.mapping_for(profile, columns)
     # a column the user mapped to something else than the profile says keeps the user's choice
     skip = {k for k, v in fixed.items() if v != by_profile.get(k)}
     disabled = {q for q, values in RULE_QUESTIONS.items() if answers.get(q) == values[1]}
     stage_default = answers.get("unstaged") if answers.get("unstaged") in STAGE_DEFAULTS[1:] else None
-    return exports.compile_rules(profile, columns, mapping, lambda col: f"c{index[col]}", disabled=disabled,
+    return tool_exports.compile_rules(profile, columns, mapping, lambda col: f"c{index[col]}", disabled=disabled,
                                  skip_targets=skip, stage_default=stage_default)
 
 

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import exports
+from . import tool_exports
 from .datasets import DATASETS
 from .derived import VALID_SUBSCRIPTIONS
 from .detect import MONEY_COLUMNS, Detection, name_score, sniff, value_fit
@@ -91,7 +91,7 @@ def questions_for(path: str | Path, detection: Detection | None = None, *, ws: W
         for q in _rule_questions(profile, layout.columns):
             text, labels, why = _RULE_TEXT[q]
             candidates.append((q, text, [(v, labels[v]) for v in RULE_QUESTIONS[q]], RULE_QUESTIONS[q][0], why))
-        if profile and any(isinstance(d, exports.StageWords) for d in profile.derive):
+        if profile and any(isinstance(d, tool_exports.StageWords) for d in profile.derive):
             candidates.append(("unstaged", "Defects whose environment and labels name no stage:",
                                [(v, _STAGE_LABELS[v]) for v in STAGE_DEFAULTS], STAGE_DEFAULTS[0],
                                "Test effectiveness compares defects found before release with those found after."))
@@ -139,7 +139,7 @@ def _rule_questions(profile, columns) -> list[str]:
     for item in profile.rows + profile.derive:
         q = getattr(item, "question", None)
         when = getattr(item, "when", None)
-        if q and q not in out and (when is None or exports.find_columns(columns, when.column)):
+        if q and q not in out and (when is None or tool_exports.find_columns(columns, when.column)):
             out.append(q)
     return out
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpi import exports, ingest as ingest_module
+from kpi import ingest as ingest_module, tool_exports
 from kpi.compute import compute
 from kpi.detect import detect, detect_file, read_sample, sniff
 from kpi.errors import InputError
@@ -509,7 +509,7 @@ def test_preview_applies_the_profile(tmp_path):
 
 def test_every_profile_is_well_formed():
     problems = []
-    for p in exports.PROFILES:
+    for p in tool_exports.PROFILES:
         if p.dataset not in {d for d in ["events", "customers", "subscriptions", "payments", "marketing", "surveys",
                                           "defects", "tickets", "incidents"]}:
             problems.append(f"{p.tool}: unexpected dataset {p.dataset}")
