@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .errors import InputError
+from .errors import InputError, PermissionDenied
 from .workspace import Workspace, data_home
-from .workspaces import is_valid_id, open_workspace, workspace_exists
+from .workspaces import is_sample, is_valid_id, open_workspace, workspace_exists
 
 ROLES = ("editor", "viewer")
 TOKEN_BYTES = 24                       # 192 bits from the OS's CSPRNG
@@ -83,6 +83,8 @@ def create_share(workspace_id: str, role: str) -> str:
         raise InputError(f"unknown role {role!r} — use editor or viewer")
     if not workspace_exists(workspace_id):
         raise InputError("This workspace does not exist, so it cannot be shared.")
+    if is_sample(workspace_id):
+        raise PermissionDenied("The sample workspace is public and read-only: share its address, or copy it first.")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with _registry(write=True) as data:
         data["shares"].append({"hash": _digest(token), "workspace": workspace_id, "role": role,

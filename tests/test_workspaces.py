@@ -188,6 +188,10 @@ def test_the_public_sample_is_built_once_planned_read_only_and_copyable():
         rename_workspace(view, "Mine now")
     with pytest.raises(PermissionDenied):
         delete_workspace(view, SAMPLE_ID)
+    from kpi import access
+    for role in ("editor", "viewer"):               # no link can make the public sample writable
+        with pytest.raises(PermissionDenied):
+            access.create_share(SAMPLE_ID, role)
     copy_id = copy_workspace(view)                 # anyone may copy the sample into their own
     with open_workspace(copy_id) as copy:
         assert copy.setting("name") == "Copy of Sample workspace" and not is_sample(copy)
