@@ -89,6 +89,16 @@ def test_a_view_only_link_shows_the_same_scorecard_read_only(app_server, workspa
         text = viewer.locator("body").inner_text()
         assert "monthly values" in text and "vs Sep 2026" in text and "vs Q3 2026" not in text
 
+        # ... and the date range: From 1 Jan 2026, typed into the sidebar's date input.
+        viewer.get_by_test_id("stSidebar").get_by_role("spinbutton", name="year, From").click()
+        viewer.keyboard.type("2026")                  # the field moves on to month and day by itself
+        viewer.keyboard.type("01")
+        viewer.keyboard.type("01")
+        viewer.get_by_role("heading", name="Scorecard").click()   # leaving the field commits the date
+        viewer.wait_for_url(re.compile(r"start=2026-01-01"), timeout=60_000)
+        settle(viewer)
+        assert not viewer.get_by_test_id("stException").count()
+
         viewer.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"Data$")).click()
         viewer.get_by_role("heading", name="Your data").wait_for(timeout=120_000)
         settle(viewer)
