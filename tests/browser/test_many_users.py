@@ -1,8 +1,10 @@
 """Many users at once: one app server, 8 browser sessions driven concurrently (async Playwright,
-one browser, asyncio.gather), each on its own new workspace. Each uploads its own payments file
+one browser, asyncio.gather), each on its own new workspace, plus a stakeholder on a view-only link
+to a ninth workspace (the sample data) at the same time. Each user uploads its own payments file
 (its own customer ids, row count and last date), loads it, reads the Data page and its coverage,
-then opens its workspace link again. No session sees an error or another session's data, and each
-workspace file holds exactly its own user's ids.
+then opens its workspace link again; the stakeholder reads the scorecard and the Data page. No
+session sees an error or another session's data, each workspace file holds exactly its own user's
+ids, and the stakeholder cannot upload.
 """
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import CHROMIUM_ARGS, _need_browser
+from conftest import CHROMIUM_ARGS, _need_browser, sample_workspace_in
 
+from kpi import access
 from kpi.catalog import CATALOG
+from kpi.formatting import format_value
 from kpi.workspace import Workspace
 
 USERS = int(os.environ.get("KPI_BROWSER_USERS", "8"))   # 1 gives a baseline for the timings
@@ -113,12 +117,55 @@ async def one_user(browser, url: str, user: int, folder: Path, timings: dict) ->
         await context.close()
 
 
-async def all_users(url: str, folder: Path, timings: dict) -> list:
+async def one_viewer(browser, link: str, folder: Path, timings: dict) -> dict:
+    """A stakeholder on a view-only link while the users work: scorecard, then the Data page."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT)
+
+    async def step(name: str, action):
+        started = time.perf_counter()
+        await action()
+        timings.setdefault(name, []).append(time.perf_counter() - started)
+        await no_exception(page, -1, name)
+
+    async def open_link():
+        await page.goto(link)
+        await page.get_by_text("View only").first.wait_for()
+        await page.get_by_role("heading", name="Scorecard").wait_for()
+        await page.get_by_test_id("stMetricValue").nth(3).wait_for()
+        await wait_for_app(page)
+
+    async def data_page():
+        await page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"Data$")).click()
+        await page.get_by_role("heading", name="Your data").wait_for()
+        await page.get_by_test_id("stMetric").filter(has_text="Rows stored").first.wait_for()
+        await wait_for_app(page)
+
+    try:
+        await step("viewer: open the view-only link", open_link)
+        seen = {"scorecard": await page.get_by_test_id("stMain").inner_text()}
+        await step("viewer: the Data page", data_page)
+        dropzone = page.get_by_test_id("stFileUploaderDropzoneInput")
+        seen["can_upload"] = await dropzone.count() > 0 and not await dropzone.is_disabled()
+        seen["rows"] = await metric_value(page, "Rows stored")
+        seen["body"] = await page.get_by_test_id("stMain").inner_text()
+        seen["sidebar"] = await page.get_by_test_id("stSidebar").inner_text()
+        return seen
+    except Exception:
+        await page.screenshot(path=str(folder / "FAILED-viewer.png"), full_page=True)
+        raise
+    finally:
+        await context.close()
+
+
+async def all_users(url: str, folder: Path, timings: dict, viewer_link: str) -> list:
     from playwright.async_api import async_playwright
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=_need_browser(), args=CHROMIUM_ARGS)
         try:
             return await asyncio.gather(*(one_user(browser, url, u, folder, timings) for u in range(USERS)),
+                                        one_viewer(browser, viewer_link, folder, timings),
                                         return_exceptions=True)
         finally:
             await browser.close()
@@ -135,13 +182,25 @@ def workspace_ids(home: Path, wid: str) -> list[str]:
         return sorted(r[0] for r in ws.rows("SELECT customer_id FROM payments"))
 
 
-def test_many_users_at_once_each_see_only_their_own_data(app_server, tmp_path):
+def test_many_users_at_once_each_see_only_their_own_data(app_server, tmp_path, tmp_path_factory, monkeypatch):
+    shared = sample_workspace_in(app_server, tmp_path_factory)      # the stakeholder's workspace
+    with Workspace(app_server.home / "workspaces" / f"{shared}.duckdb", read_only=True) as ws:
+        shared_rows = sum(ws.row_count(d) for d in ws.datasets())
+    monkeypatch.setenv("KPI_EXPLORER_HOME", str(app_server.home))  # the token goes to the server's registry
+    link = f"{app_server.url}/scorecard?share={access.create_share(shared, 'viewer')}"
     timings: dict[str, list[float]] = {}
     started = time.perf_counter()
-    results = asyncio.run(all_users(app_server.url, tmp_path, timings))
+    results = asyncio.run(all_users(app_server.url, tmp_path, timings, link))
     wall = time.perf_counter() - started
     failures = [(u, r) for u, r in enumerate(results) if isinstance(r, BaseException)]
-    assert not failures, "; ".join(f"user {u}: {type(r).__name__}: {r}" for u, r in failures)
+    assert not failures, "; ".join(f"session {u}: {type(r).__name__}: {r}" for u, r in failures)
+    viewer, results = results[-1], results[:-1]
+
+    # The stakeholder: the shared workspace's numbers, read-only, and nothing of the users'.
+    assert viewer["rows"] == format_value(shared_rows, "count")
+    assert not viewer["can_upload"] and "You opened a view-only link" in viewer["sidebar"]
+    assert not any(f"U{o}-C" in viewer["body"] + viewer["scorecard"] for o in range(USERS))
+    assert shared not in viewer["body"] + viewer["sidebar"]
 
     assert len({r["wid"] for r in results}) == USERS          # 8 different workspaces
     for user, seen in enumerate(results):
@@ -156,5 +215,5 @@ def test_many_users_at_once_each_see_only_their_own_data(app_server, tmp_path):
 
     per_step = {k: (statistics.median(v), max(v)) for k, v in timings.items()}
     lines = "\n".join(f"  {k:34s} median {m:5.1f} s   slowest {x:5.1f} s" for k, (m, x) in per_step.items())
-    print(f"\n{USERS} concurrent sessions, {wall:.0f} s in all; time per step ({USERS} users at once):\n{lines}")
+    print(f"\n{USERS} concurrent sessions and a view-only link, {wall:.0f} s in all; time per step:\n{lines}")
     (tmp_path / "timings.txt").write_text(lines)
