@@ -97,14 +97,15 @@ csv_col, html_col, pdf_col, png_col, md_col = st.columns(5)
 csv_col.download_button("CSV", export.scorecard_csv(report).encode("utf-8"), f"scorecard-{stamp}.csv",
                         "text/csv", key="scorecard_download_csv", icon=":material/download:", width="stretch",
                         help="One line per KPI: value, change, target, status — for a spreadsheet.")
-html_col.download_button("Report (HTML)", export.scorecard_html(report, statuses, as_of=as_of).encode("utf-8"),
+title = f"{ws.setting('name') or 'My workspace'} — KPI scorecard"   # user text: escaped / drawn as text
+html_col.download_button("Report (HTML)", export.scorecard_html(report, statuses, as_of=as_of, title=title).encode("utf-8"),
                          f"scorecard-{stamp}.html", "text/html", key="scorecard_download_html",
                          icon=":material/description:", width="stretch",
                          help="A one-page report to attach to an e-mail or print.")
 for col, fmt, icon in ((pdf_col, "pdf", ":material/picture_as_pdf:"), (png_col, "png", ":material/image:")):
     # Made only when asked for (a callable): the conversion takes a moment.
     col.download_button(f"Report ({fmt.upper()})",
-                        lambda fmt=fmt: export.scorecard_image(report, statuses, fmt=fmt, as_of=as_of),
+                        lambda fmt=fmt: export.scorecard_image(report, statuses, fmt=fmt, as_of=as_of, title=title),
                         f"scorecard-{stamp}.{fmt}", "application/pdf" if fmt == "pdf" else "image/png",
                         key=f"scorecard_download_{fmt}", icon=icon, width="stretch", on_click="ignore",
                         help="The same one-page report as " + ("a PDF." if fmt == "pdf" else "an image, for slides and chat."))
