@@ -280,8 +280,12 @@ def round_target(value: float | None, baseline: float | None, unit: str) -> floa
     toward_down = baseline is None or baseline <= value
     units = value / step
     # A hair of tolerance so 0.37 stays 0.37 instead of flooring to 0.369 by float noise.
-    rounded = math.floor(units + 1e-9) if toward_down else math.ceil(units - 1e-9)
-    return float(round(rounded * step, 10))
+    rounded = float(round((math.floor(units + 1e-9) if toward_down else math.ceil(units - 1e-9)) * step, 10))
+    if baseline is not None and (value == baseline or (rounded - baseline) * (value - baseline) < 0):
+        # "Hold the level", or a step smaller than the rounding: rounding must not carry the
+        # target past the baseline, where it would count as achieved on the day it is set.
+        return float(value)
+    return rounded
 
 
 def draft_target(kpi: str, series: pd.DataFrame, as_of: date | None, direction: str, unit: str,

@@ -15,6 +15,7 @@ from kpi.scorecard import kpi_label
 from ui import cards, components, session, wizard_steps
 
 ws = session.workspace()
+VIEW_ONLY = session.is_viewer()   # writes are refused in the core; the controls say so by being off
 doc = store.load_goals(ws)
 as_of = session.workspace_as_of(ws)
 today = dt.date.today()
@@ -115,7 +116,7 @@ with okr_tab:
                 if facts:
                     st.caption(" · ".join(facts))
             with actions:
-                with st.popover("Edit", icon=":material/edit:", width="stretch"):
+                with st.popover("Edit", icon=":material/edit:", width="stretch", disabled=VIEW_ONLY):
                     with st.form(f"edit_obj_{o.id}"):
                         title = st.text_input("Objective", value=o.title, max_chars=120, key=f"eo_title_{o.id}")
                         why = st.text_input("Why it matters", value=o.why, max_chars=300, key=f"eo_why_{o.id}")
@@ -129,7 +130,7 @@ with okr_tab:
                                 save(wizard.replace_objective(doc, Objective(o.id, title.strip(), why.strip(),
                                                                              owner.strip(), start, end)),
                                      "Objective updated.")
-                with st.popover("Delete", icon=":material/delete:", width="stretch"):
+                with st.popover("Delete", icon=":material/delete:", width="stretch", disabled=VIEW_ONLY):
                     st.caption("Delete this objective? Its key results can stay, unlinked, or go with it.")
                     if st.button("Delete, keep its key results", key=f"del_obj_keep_{o.id}"):
                         save(wizard.remove_objective(doc, o.id), "Objective deleted; its key results are kept.")
@@ -156,7 +157,7 @@ with okr_tab:
             left, right = st.columns(2)
             start = left.date_input("Starts", value=today, key="no_start")
             end = right.date_input("Ends", value=wizard.default_deadline(as_of, today), key="no_end")
-            if st.form_submit_button("Add objective", type="primary"):
+            if st.form_submit_button("Add objective", type="primary", disabled=VIEW_ONLY):
                 if not title.strip():
                     st.error("An objective needs a title.")
                 else:
@@ -208,7 +209,7 @@ with okr_tab:
             above = right.number_input(f"Alert when above ({suffix})" if suffix else "Alert when above",
                                        value=old.alert_above * scale if old and old.alert_above is not None else None,
                                        format="%.2f", key=f"kr_above_{pick}_{kpi}_{grain}")
-            submitted = st.form_submit_button("Save key result", type="primary")
+            submitted = st.form_submit_button("Save key result", type="primary", disabled=VIEW_ONLY)
         if submitted:
             if value is None:
                 st.error("Type a target value.")
@@ -227,7 +228,7 @@ with okr_tab:
                                          has_definition=old.kpi in catalog.CATALOG or old.kpi in custom.load_custom_kpis(ws),
                                          computable=old.kpi in can, missing=wizard_steps.missing_words(ws, old.kpi))
                     components.smart_check_view(report, old.kpi, label.name, label.unit, label.direction, old.grain)
-            if st.button("Delete this key result", key=f"kr_delete_{pick}", icon=":material/delete:"):
+            if st.button("Delete this key result", key=f"kr_delete_{pick}", icon=":material/delete:", disabled=VIEW_ONLY):
                 st.session_state.pop("kr_pick", None)
                 save(doc.remove_target(old.id), f"Key result for {label.name} deleted.")
 
@@ -248,7 +249,7 @@ with review_tab:
         st.caption("Saves today's status of every key result with your notes, so you can look back later.")
         notes = st.text_area("Notes", placeholder="What moved, what we decided, who does what by when…",
                              max_chars=4000, key="review_notes")
-        if st.form_submit_button("Record review", type="primary", disabled=not doc.targets):
+        if st.form_submit_button("Record review", type="primary", disabled=not doc.targets or VIEW_ONLY):
             review = Review(today, tuple(s.to_record() for s in statuses), notes.strip())
             save(doc.add_review(review), f"Review of {today:%d %b %Y} recorded.")
     if not doc.targets:

@@ -231,7 +231,7 @@ with tabs[0]:
                     text = n2.text_input("Note", max_chars=200, key="trends_note_text",
                                          placeholder="e.g. Pricing page redesign went live")
                     scope = st.radio("Show on", ["This KPI", "Every KPI"], horizontal=True, key="trends_note_scope")
-                    if st.form_submit_button("Save note") and text.strip():
+                    if st.form_submit_button("Save note", disabled=session.is_viewer()) and text.strip():
                         notes = store.load_annotations(ws)
                         notes.append({"date": day.isoformat(), "text": text.strip(),
                                       "kpi": focus if scope == "This KPI" else None})

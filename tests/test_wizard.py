@@ -211,6 +211,13 @@ def test_round_target_keeps_three_digits_towards_the_baseline():
     assert wizard.round_target(0.37004, 0.2178, "rate") == 0.37         # a tenth of a point
     assert wizard.round_target(82.0927, 52.9, "count") == 82.0
     assert wizard.round_target(0.0, 0.02, "rate") == 0.0
+    # Never past the baseline: "hold the level" (0.99486 for a rate) stays as it is instead of
+    # flooring to 99.4 %, which a higher-is-better KPI would have achieved on the day it was set;
+    # so does a suggestion closer to the baseline than one rounding step.
+    assert wizard.round_target(0.99486, 0.99486, "rate") == 0.99486
+    assert wizard.round_target(0.99520, 0.99486, "rate") == 0.995
+    assert wizard.round_target(0.99495, 0.99486, "rate") == 0.99495
+    assert wizard.round_target(4946.1, 4946.47, "currency") == 4946.1
 
 
 def test_input_scale_types_rates_as_percentages():

@@ -576,7 +576,9 @@ def save_step(ws, state: WizardState) -> None:
     else:
         st.warning("The set is not balanced yet: " + " ".join(f.message for f in report.problems or report.findings
                                                                if f.severity != "ok"), icon=":material/balance:")
-    if st.button("Save my KPI set and targets", key="wz_save", type="primary"):
+    if session.is_viewer():
+        st.caption("This workspace is read-only here: you can walk through the wizard, not save it.")
+    if st.button("Save my KPI set and targets", key="wz_save", type="primary", disabled=session.is_viewer()):
         try:
             doc, targets, objective = wizard.save_plan(ws, state, found, as_of)
         except KpiError as exc:
