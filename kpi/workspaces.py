@@ -257,7 +257,9 @@ def open_sample() -> Workspace:
     """The server's public sample workspace, built from ``sample_data/`` (with a KPI set and targets)
     the first time and again whenever the sample changes. The app hands out read-only views of it."""
     path = workspace_path(SAMPLE_ID)
-    digest = _sample_digest(SAMPLE_DIR)
+    plan_code = hashlib.sha256(b"".join((CORE / n).read_bytes() for n in ("wizard.py", "goals.py", "lifecycle.py",
+                                                                          "catalog.py", "compute.py")))
+    digest = f"{_sample_digest(SAMPLE_DIR)}-{plan_code.hexdigest()[:12]}"   # its data, and the plan made of it
     if path.exists():
         ws = Workspace(path)
         if ws.setting("sample_digest") == digest:
