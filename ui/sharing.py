@@ -215,7 +215,8 @@ def _delete_controls(ws) -> None:
                  type="primary", disabled=not sure):
         wid = session.workspace_id()
         try:
-            workspaces.delete_workspace(ws, wid)
+            with st.spinner("Deleting — waiting for anyone still reading it…"):
+                workspaces.delete_workspace(ws, wid)
         except KpiError as exc:
             st.error(str(exc))
         else:
