@@ -41,8 +41,7 @@ def quote_ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-_DAMAGE = re.compile(r"Corrupt database file|Could not read enough bytes|checksum .* does not match|"
-                     r"INTERNAL Error: .*(block|storage)", re.IGNORECASE)
+_DAMAGE = re.compile(r"Corrupt database file|Could not read enough bytes|checksum .* does not match", re.IGNORECASE)
 
 
 class _Gate:
