@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from kpi import derived
 from kpi.workspace import Workspace
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
 
 def make_ws(settings: dict | None = None, **tables) -> Workspace:
@@ -120,3 +124,26 @@ def movements_subscriptions() -> pd.DataFrame:
         ("H", "2025-02-10", None, 15, "pro"),
     ]
     return pd.DataFrame(rows, columns=["customer_id", "start_date", "end_date", "mrr", "plan"])
+
+
+def sample_subset(datasets: tuple[str, ...], events: int) -> Workspace:
+    """An in-memory workspace with some of ``sample_data/`` (values as written) and its first
+    ``events`` events: small enough for a test, with every story of the sample in it."""
+    ws = Workspace(None)
+    for name in datasets:
+        ws.load_frame(name, pd.read_csv(SAMPLE / f"{name}.csv", dtype=str, keep_default_na=False).replace("", None))
+    frame = pd.read_csv(SAMPLE / "events.csv", dtype=str, keep_default_na=False).replace("", None)
+    ws.load_frame("events", frame.iloc[:events])
+    return ws
+
+
+def without_prepared(ws: Workspace) -> Workspace:
+    """The same data with none of the tables prepared at ingest: every KPI takes the raw path."""
+    raw = Workspace(None)
+    with ws.cursor() as src:
+        for name in ws.datasets():
+            raw.load_frame(name, src.execute(f'SELECT * FROM "{name}"').df())
+    with raw.cursor() as cur:
+        for table in derived.ALL_TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+    return raw

@@ -19,7 +19,7 @@ from dateutil.relativedelta import relativedelta
 from kpi import custom, derived
 from kpi.compute import OUTPUT_COLUMNS, compute
 from kpi.custom import CustomKpi, Measure
-from kpi_helpers import make_ws
+from kpi_helpers import make_ws, sample_subset, without_prepared
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -261,7 +261,6 @@ def test_signups_count_a_repeated_customer_once_and_unique_customers_all():
 
 
 # ---- the tables prepared at ingest give what the raw data gives (as tests/test_derived.py) ------
-SAMPLE = __import__("pathlib").Path(__file__).resolve().parent.parent / "sample_data"
 PREPARED_KPIS = ["active_users", "retention_rate", "arpu", "actions_per_user", "feature_adoption_rate", "arppu",
                  "new_customers", "cac", "ltv_cac_ratio", "mrr", "new_mrr", "reactivation_mrr", "churned_mrr",
                  "customer_churn_rate", "renewal_rate", "clv", "mau", "stickiness", "signups", "cpa"]
@@ -269,25 +268,7 @@ PREPARED_KPIS = ["active_users", "retention_rate", "arpu", "actions_per_user", "
 
 @pytest.fixture(scope="module")
 def sample_ws():
-    from kpi.workspace import Workspace
-    ws = Workspace(None)
-    for name in ("customers", "subscriptions", "payments", "releases", "marketing"):
-        ws.load_frame(name, pd.read_csv(SAMPLE / f"{name}.csv", dtype=str, keep_default_na=False).replace("", None))
-    events = pd.read_csv(SAMPLE / "events.csv", dtype=str, keep_default_na=False).replace("", None)
-    ws.load_frame("events", events.iloc[:30_000])
-    return ws
-
-
-def _without_prepared(ws):
-    from kpi.workspace import Workspace
-    raw = Workspace(None)
-    with ws.cursor() as src:
-        for name in ws.datasets():
-            raw.load_frame(name, src.execute(f'SELECT * FROM "{name}"').df())
-    with raw.cursor() as cur:
-        for table in derived.ALL_TABLES:
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
-    return raw
+    return sample_subset(("customers", "subscriptions", "payments", "releases", "marketing"), events=30_000)
 
 
 @pytest.mark.parametrize("grain,segment,as_of", [
@@ -301,7 +282,7 @@ def _without_prepared(ws):
 def test_new_prepared_tables_match_the_raw_path(sample_ws, grain, segment, as_of):
     with sample_ws.cursor() as cur:
         assert derived.has_user_months(cur) and derived.has_payer_months(cur) and derived.has_first_paid(cur)
-    raw = _without_prepared(sample_ws)
+    raw = without_prepared(sample_ws)
     fast = compute(sample_ws, PREPARED_KPIS, grain=grain, segment=segment, as_of=as_of)
     slow = compute(raw, PREPARED_KPIS, grain=grain, segment=segment, as_of=as_of)
     assert set(fast["kpi"]) == set(slow["kpi"]) and len(fast) > 100

@@ -1,14 +1,12 @@
 """The tables prepared at ingest give exactly what the raw-data path gives, for every question."""
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from kpi import derived
 from kpi.compute import compute
-from kpi.workspace import Workspace
+from kpi_helpers import sample_subset, without_prepared
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 EVENT_AND_MRR_KPIS = ["active_users", "dau", "mau", "stickiness", "avg_session_duration", "actions_per_session",
                       "actions_per_user", "retention_rate", "feature_adoption_rate", "arpu", "mrr", "new_mrr",
                       "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "customer_churn_rate",
@@ -17,23 +15,7 @@ EVENT_AND_MRR_KPIS = ["active_users", "dau", "mau", "stickiness", "avg_session_d
 
 @pytest.fixture(scope="module")
 def sample_ws():
-    ws = Workspace(None)
-    for name in ("customers", "subscriptions", "payments", "releases"):
-        ws.load_frame(name, pd.read_csv(SAMPLE / f"{name}.csv", dtype=str, keep_default_na=False).replace("", None))
-    events = pd.read_csv(SAMPLE / "events.csv", dtype=str, keep_default_na=False).replace("", None)
-    ws.load_frame("events", events.iloc[:40_000])
-    return ws
-
-
-def _without_prepared(ws: Workspace) -> Workspace:
-    raw = Workspace(None)
-    with ws.cursor() as src:
-        for name in ws.datasets():
-            raw.load_frame(name, src.execute(f'SELECT * FROM "{name}"').df())
-    with raw.cursor() as cur:
-        for table in derived.ALL_TABLES:
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
-    return raw
+    return sample_subset(("customers", "subscriptions", "payments", "releases"), events=40_000)
 
 
 @pytest.mark.parametrize("grain,segment,as_of", [
@@ -44,7 +26,7 @@ def _without_prepared(ws: Workspace) -> Workspace:
     ("quarter", "plan", "2026-06-30"),  # a subscriptions column
 ])
 def test_prepared_tables_match_the_raw_path(sample_ws, grain, segment, as_of):
-    raw = _without_prepared(sample_ws)
+    raw = without_prepared(sample_ws)
     with sample_ws.cursor() as cur:
         assert derived.available(cur) and derived.has_timeline(cur) and derived.has_release_use(cur)
     with raw.cursor() as cur:
