@@ -55,6 +55,14 @@ async def no_exception(page, user: int, step: str) -> None:
     assert count == 0, f"user {user}, {step}: {await page.get_by_test_id('stException').first.inner_text()}"
 
 
+async def timed_step(page, user: int, name: str, action, timings: dict) -> None:
+    """Run one step of a session, note how long it took, and check the page shows no exception."""
+    started = time.perf_counter()
+    await action()
+    timings.setdefault(name, []).append(time.perf_counter() - started)
+    await no_exception(page, user, name)
+
+
 async def one_user(browser, url: str, user: int, folder: Path, timings: dict) -> dict:
     text, ids = payments_for(user)
     csv = folder / f"payments_user{user}.csv"
@@ -64,10 +72,7 @@ async def one_user(browser, url: str, user: int, folder: Path, timings: dict) ->
     page.set_default_timeout(TIMEOUT)
 
     async def step(name: str, action):
-        started = time.perf_counter()
-        await action()
-        timings.setdefault(name, []).append(time.perf_counter() - started)
-        await no_exception(page, user, name)
+        await timed_step(page, user, name, action, timings)
 
     async def first_load():
         await page.goto(url)
@@ -124,10 +129,7 @@ async def one_viewer(browser, link: str, folder: Path, timings: dict) -> dict:
     page.set_default_timeout(TIMEOUT)
 
     async def step(name: str, action):
-        started = time.perf_counter()
-        await action()
-        timings.setdefault(name, []).append(time.perf_counter() - started)
-        await no_exception(page, -1, name)
+        await timed_step(page, -1, name, action, timings)
 
     async def open_link():
         await page.goto(link)
