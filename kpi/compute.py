@@ -1067,7 +1067,7 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
         return out
     out = pd.concat(frames, ignore_index=True)
     if row_filter is not None:
-        out = out[out["segment"].isna() | (out["segment"] != FILTERED_OUT)]
+        out = out[out["segment"] != FILTERED_OUT]   # None (the filtered totals) is kept
     if start is not None:
         out = out[out["period"] >= start]
     if end is not None:
@@ -1209,14 +1209,16 @@ def _row_filter(ws: Workspace, filters) -> tuple[str, tuple[str, ...]] | None:
         raise InputError("filter on one column at a time")
     (column, values), = dict(filters).items()
     values = tuple(dict.fromkeys(str(v) for v in values))
-    if column not in segment_options(ws):
+    options = segment_options(ws)
+    if column not in options:
         raise InputError(f"cannot filter on {column!r}: no loaded dataset has that column — use one of "
-                         f"{', '.join(segment_options(ws)) or 'the columns of your data'}")
+                         f"{', '.join(options) or 'the columns of your data'}")
     return (column, values) if values else None
 
 
-def segment_values(ws: Workspace, column: str, limit: int = 200) -> list[str]:
-    """The values of a segment column, the most rows first (over every dataset holding it)."""
+def column_values(ws: Workspace, column: str, limit: int = 200) -> list[str]:
+    """The values of a segment column, the most rows first (over every dataset holding it): what a
+    filter can keep."""
     holders = [ds for ds in ws.datasets() if ds != "kpi_values" and column in ws.columns(ds)]
     if not holders:
         raise InputError(f"no loaded dataset has a column {column!r}")

@@ -100,11 +100,14 @@ def open_or_recover(workspace_id: str) -> tuple[Workspace, str | None]:
 CORE = Path(__file__).resolve().parent
 
 
-def _sample_digest(folder: Path) -> str:
-    """Changes when a sample file or the code that ingests it changes."""
+INGEST_CODE = ("ingest.py", "detect.py", "derived.py", "workspace.py", "datasets.py")
+PLAN_CODE = ("wizard.py", "goals.py", "lifecycle.py", "catalog.py", "compute.py")
+
+
+def _sample_digest(folder: Path, code: tuple[str, ...] = INGEST_CODE) -> str:
+    """Changes when a sample file or the code that makes something of it changes."""
     h = hashlib.sha256()
-    for f in sorted(folder.glob("*.csv")) + [CORE / n for n in ("ingest.py", "detect.py", "derived.py",
-                                                                 "workspace.py", "datasets.py")]:
+    for f in sorted(folder.glob("*.csv")) + [CORE / n for n in code]:
         if f.exists():
             h.update(f.name.encode())
             h.update(f.read_bytes())
@@ -160,8 +163,6 @@ def copy_workspace(ws: Workspace, name: str | None = None) -> str:
             cur.execute(f"DETACH {alias}")
     with open_workspace(new_id) as copy:
         copy.set_setting("name", name or f"Copy of {ws.setting('name') or 'my workspace'}")
-        if is_sample(ws):
-            copy.set_setting("sample_digest", "")  # the copy is the user's own, not the sample
     return new_id
 
 
@@ -232,6 +233,7 @@ def plan_sample(ws: Workspace) -> None:
     """Give a workspace holding the sample data a KPI set and targets, as the wizard would make
     them for a growth-stage product that wants revenue and to keep its customers, balanced."""
     from . import catalog, wizard
+    from .analysis import series_of
     from .compute import as_of_date, compute
     computable = {k for k, a in catalog.availability(ws).items() if a.computable}
     kpis = wizard.propose_kpis(SAMPLE_GOALS, SAMPLE_STAGE, computable)
@@ -243,9 +245,8 @@ def plan_sample(ws: Workspace) -> None:
                                kpis=kpis, proposed_for=[sorted(SAMPLE_GOALS), SAMPLE_STAGE])
     drafts = {}
     for k in kpis:
-        rows = frame[(frame["kpi"] == k) & frame["segment"].isna()][["period", "value", "partial"]]
         entry = catalog.CATALOG[k]
-        drafts[k] = wizard.draft_target(k, rows, as_of, entry.direction, entry.unit)
+        drafts[k] = wizard.draft_target(k, series_of(frame, k), as_of, entry.direction, entry.unit)
         if drafts[k].suggested is not None:
             state.targets[k] = {"target": drafts[k].suggested, "deadline": drafts[k].deadline.isoformat()}
     state.objective = {"choice": "new", "title": wizard.default_objective_title(SAMPLE_GOALS),
@@ -257,9 +258,7 @@ def open_sample() -> Workspace:
     """The server's public sample workspace, built from ``sample_data/`` (with a KPI set and targets)
     the first time and again whenever the sample changes. The app hands out read-only views of it."""
     path = workspace_path(SAMPLE_ID)
-    plan_code = hashlib.sha256(b"".join((CORE / n).read_bytes() for n in ("wizard.py", "goals.py", "lifecycle.py",
-                                                                          "catalog.py", "compute.py")))
-    digest = f"{_sample_digest(SAMPLE_DIR)}-{plan_code.hexdigest()[:12]}"   # its data, and the plan made of it
+    digest = _sample_digest(SAMPLE_DIR, INGEST_CODE + PLAN_CODE)   # its data, and the plan made of it
     if path.exists():
         ws = Workspace(path)
         if ws.setting("sample_digest") == digest:

@@ -12,7 +12,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from kpi.compute import compute, segment_values
+from kpi.compute import column_values, compute
 from kpi.errors import InputError
 from kpi.workspace import Workspace
 
@@ -90,11 +90,11 @@ def test_values_are_data_not_sql_and_unknown_columns_are_refused(ws):
         compute(ws, ["revenue"], as_of=AS_OF, filters={"nosuch": ["x"]})
 
 
-def test_segment_values_lists_a_columns_values_most_rows_first(ws):
-    assert segment_values(ws, "country") == ["DE", "FR"]   # DE: 2 customers (and their payments)
-    assert segment_values(ws, "product") == ["core", "addon"]
+def test_column_values_lists_a_columns_values_most_rows_first(ws):
+    assert column_values(ws, "country") == ["DE", "FR"]   # DE: 2 customers (and their payments)
+    assert column_values(ws, "product") == ["core", "addon"]
     with pytest.raises(InputError):
-        segment_values(ws, "nosuch")
+        column_values(ws, "nosuch")
 
 
 def test_on_the_sample_a_filter_gives_what_the_breakdown_gives_for_that_value():
@@ -103,7 +103,7 @@ def test_on_the_sample_a_filter_gives_what_the_breakdown_gives_for_that_value():
     the dataset itself (plan, of subscriptions) equals that breakdown too."""
     from kpi.workspaces import sample_template
     with Workspace(sample_template(), read_only=True) as ws:
-        assert "organic" in segment_values(ws, "channel") and "team" in segment_values(ws, "plan")
+        assert "organic" in column_values(ws, "channel") and "team" in column_values(ws, "plan")
         for column, chosen in (("channel", "organic"), ("plan", "team")):
             split = compute(ws, None, grain="month", segment=column)
             kpis = sorted(set(split["kpi"]))

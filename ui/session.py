@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from kpi import access, catalog
-from kpi.compute import GRAINS, as_of_date, compute, segment_options, segment_values
+from kpi.compute import GRAINS, as_of_date, column_values, compute, segment_options
 from kpi.errors import KpiError, WorkspaceGone
 from kpi.workspace import Workspace
 from kpi.workspaces import (SAMPLE_ID, open_or_recover, open_sample, is_valid_id, new_workspace_id,
@@ -149,7 +149,7 @@ def workspace() -> Workspace:
     if st.query_params.get(WS_PARAM) != wid:
         st.query_params[WS_PARAM] = wid
     try:
-        ws = _open_viewer(wid) if wid == SAMPLE_ID else _open(wid)
+        ws = _open_viewer(wid) if is_sample() else _open(wid)   # the sample is read-only for everyone
     except WorkspaceGone as exc:
         gone_page(str(exc))
     if ws.gone:
@@ -267,13 +267,13 @@ def _segment_choices_cached(key: tuple) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _segment_values_cached(key: tuple, column: str) -> list[str]:
-    return segment_values(_open(workspace_id_from_key(key)), column)
+def _column_values_cached(key: tuple, column: str) -> list[str]:
+    return column_values(_open(workspace_id_from_key(key)), column)
 
 
 def filter_values(ws: Workspace, column: str) -> list[str]:
     """The values the sidebar's filter offers for a column, most rows first."""
-    return _segment_values_cached(data_key(ws), column)
+    return _column_values_cached(data_key(ws), column)
 
 
 def segment_choices(ws: Workspace) -> list[str]:

@@ -206,7 +206,7 @@ def _delete_controls(ws) -> None:
     """Delete, behind an explicit confirmation that names what is lost."""
     name = ws.setting("name") or "My workspace"
     links = len(access.shares_of(session.workspace_id()))
-    n = len(ws.datasets())
+    n = len(session.dataset_summary(ws))   # cached: the menu is drawn on every rerun
     lost = f"its {n} dataset{'s' if n != 1 else ''}, goals and reviews" + (
         f"; its {links} share link{'s stop' if links != 1 else ' stops'} working" if links else "")
     sure = st.checkbox(f"Delete “{plain(name)}” for good: {lost}", key="ws_delete_sure",
