@@ -60,13 +60,14 @@ def scorecard_records(statuses: list[Status]) -> list[dict]:
     return [s.to_record() for s in statuses]
 
 
-def scorecard_markdown(statuses: list[Status], as_of=None) -> str:
-    """The digest a PM pastes into a chat or an e-mail (same content as the JSON)."""
+def scorecard_markdown(statuses: list[Status], as_of=None, ws: Workspace | None = None) -> str:
+    """The digest a PM pastes into a chat or an e-mail (same content as the JSON). ``ws`` names
+    its custom KPIs (their name and unit, not their id)."""
     head = f"**KPI scorecard**{f' as of {as_of}' if as_of else ''} — {summary_line(statuses) or 'no targets'}"
     lines = [head, "", "| KPI | Period | Value | Change | Target | Deadline | Progress | Status |",
              "|---|---|---|---|---|---|---|---|"]
     for s in statuses:
-        label = kpi_label(s.kpi)
+        label = kpi_label(s.kpi, ws)
         period = f"{s.period}{' (partial)' if s.partial else ''}" if s.period else "—"
         progress = "—" if s.progress is None else f"{round(s.progress * 100)} %"
         status = s.label + (" ⚠ alert" if s.alert else "")
