@@ -112,21 +112,17 @@ def check_gzip(path: str | Path, name: str) -> int:
     decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         with open(path, "rb") as fh:
-            while True:
+            while inflated <= bound:
                 chunk = fh.read(1 << 20)
-                if not chunk:
+                if not chunk:   # read to the end: what zlib still holds (only then: flush inflates at once)
+                    inflated += len(decoder.flush())
                     break
-                while chunk:
+                while chunk and inflated <= bound:   # at most 4 MB inflated at a time
                     inflated += len(decoder.decompress(chunk, 1 << 22))
-                    if inflated > bound:
-                        break
                     chunk = decoder.unconsumed_tail
                     if not chunk and decoder.eof and decoder.unused_data.startswith(b"\x1f\x8b"):
                         # the next member of a multi-member gzip (what `cat a.gz b.gz` makes)
                         chunk, decoder = decoder.unused_data, zlib.decompressobj(16 + zlib.MAX_WBITS)
-                if inflated > bound:
-                    break
-            inflated += len(decoder.flush())
     except zlib.error as exc:
         raise InputError.at(file=name, problem=f"the gzip file is damaged after {size_words(inflated)} ({exc})",
                             hint="compress the CSV again with gzip") from None
@@ -148,10 +144,13 @@ def check_gzip(path: str | Path, name: str) -> int:
 
 
 def check_parquet(con: duckdb.DuckDBPyConnection, path: str | Path, name: str) -> None:
-    """A Parquet file's rows and row groups, read from its footer, within their limits."""
+    """A Parquet file's rows and row groups, read from the head of its footer, within their limits."""
     check_file_size(path, name)
-    rows, groups = con.execute("SELECT num_rows, num_row_groups FROM parquet_file_metadata(?)",
-                               [str(path)]).fetchall()[0]
+    found = parquet_counts(path)
+    if found is None:   # a footer this reader does not follow: DuckDB reads all of it
+        found = con.execute("SELECT num_rows, num_row_groups FROM parquet_file_metadata(?)",
+                            [str(path)]).fetchall()[0]
+    rows, groups = found
     most = MAX_ROW_GROUPS.value()
     if groups > most:
         raise InputError.at(file=name, problem=f"the Parquet file is split into {groups:,} row groups, more "
@@ -161,6 +160,104 @@ def check_parquet(con: duckdb.DuckDBPyConnection, path: str | Path, name: str) -
                                  "or COPY ... (ROW_GROUP_SIZE 1000000)), or " + raise_hint(MAX_ROW_GROUPS,
                                                                                            f"{most:,}"))
     check_rows(rows, name)
+
+
+class _Compact:
+    """Just enough of Thrift's compact protocol (what a Parquet footer is written in) to skip values."""
+
+    def __init__(self, data: bytes):
+        self.data, self.at = data, 0
+
+    def byte(self) -> int:
+        self.at += 1
+        return self.data[self.at - 1]   # IndexError past the end: the caller gives up
+
+    def varint(self) -> int:
+        value = shift = 0
+        while True:
+            b = self.byte()
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return value
+
+    def zigzag(self) -> int:
+        n = self.varint()
+        return (n >> 1) ^ -(n & 1)
+
+    def list_header(self) -> tuple[int, int]:
+        head = self.byte()
+        size = head >> 4
+        return (self.varint() if size == 15 else size), head & 0x0F
+
+    def skip(self, kind: int, depth: int = 0) -> None:
+        if depth > 32:
+            raise ValueError("nested too deeply")
+        if kind in (1, 2):            # a boolean field: its value is its type
+            return
+        if kind == 3:
+            self.at += 1
+        elif kind in (4, 5, 6):
+            self.varint()
+        elif kind == 7:
+            self.at += 8
+        elif kind == 8:
+            length = self.varint()   # read before moving on: `self.at += self.varint()` would lose it
+            self.at += length
+        elif kind in (9, 10):
+            size, element = self.list_header()
+            for _ in range(size):
+                if element in (1, 2):  # booleans in a list take a byte each
+                    self.at += 1
+                else:
+                    self.skip(element, depth + 1)
+        elif kind == 11:
+            size = self.varint()
+            if size:
+                types = self.byte()
+                for _ in range(size):
+                    self.skip(types >> 4, depth + 1)
+                    self.skip(types & 0x0F, depth + 1)
+        elif kind == 12:
+            last = 0
+            while True:
+                head = self.byte()
+                if head & 0x0F == 0:
+                    return
+                last = last + (head >> 4) if head >> 4 else self.zigzag()
+                self.skip(head & 0x0F, depth + 1)
+        else:
+            raise ValueError(f"unknown type {kind}")
+
+
+def parquet_counts(path: str | Path, head_bytes: int = 4 << 20) -> tuple[int, int] | None:
+    """(rows, row groups) of a Parquet file, read from the first bytes of its footer: the schema, the
+    row count and the row-group list's length come before the row groups themselves, which are what
+    makes a footer of 200,000 row groups 60 MB. None when the footer is not laid out as expected."""
+    import struct
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-8, os.SEEK_END)
+            size, magic = struct.unpack("<I4s", fh.read(8))
+            if magic != b"PAR1" or size + 8 > os.fstat(fh.fileno()).st_size:
+                return None
+            fh.seek(-8 - size, os.SEEK_END)
+            reader = _Compact(fh.read(min(size, head_bytes)))
+        rows, last = None, 0
+        while True:
+            head = reader.byte()
+            kind = head & 0x0F
+            if kind == 0:
+                return None
+            last = last + (head >> 4) if head >> 4 else reader.zigzag()
+            if last == 3 and kind == 6:
+                rows = reader.zigzag()
+            elif last == 4 and kind == 9 and rows is not None:
+                return rows, reader.list_header()[0]
+            else:
+                reader.skip(kind)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def check_rows(rows: int, name: str) -> None:
