@@ -205,10 +205,11 @@ def quality_report(ws: Workspace, dataset: str, today: date | None = None) -> Qu
         pdate = primary_date_sql(dataset)
         first, last = ws.rows(f"SELECT min({pdate}), max({pdate}) FROM {table}")[0]
         if first is not None:
+            # months of plausible dates only: a row of 0001-01-01 would add 24,000 empty months
             per_month = ws.df(f"""
                 WITH counted AS (
                     SELECT CAST(date_trunc('month', {pdate}) AS DATE) AS month, count(*) AS n
-                    FROM {table} WHERE {pdate} IS NOT NULL GROUP BY 1),
+                    FROM {table} WHERE {pdate} BETWEEN ? AND ? GROUP BY 1),
                 months AS (
                     SELECT CAST(m AS DATE) AS month
                     FROM range(CAST((SELECT min(month) FROM counted) AS TIMESTAMP),
@@ -216,7 +217,7 @@ def quality_report(ws: Workspace, dataset: str, today: date | None = None) -> Qu
                                INTERVAL 1 MONTH) AS t(m))
                 SELECT months.month, CAST(coalesce(counted.n, 0) AS BIGINT) AS rows
                 FROM months LEFT JOIN counted ON counted.month = months.month
-                ORDER BY months.month""")
+                ORDER BY months.month""", [first_period_date(ws), (today or date.today()) + PLAUSIBLE_AHEAD])
     empties = ws.rows("SELECT " + ", ".join(f"count(*) - count({quote_ident(c)})" for c in cols) + f" FROM {table}")[0]
     nulls = {c: int(n) for c, n in zip(cols, empties)}
     column_list = ", ".join(quote_ident(c) for c in cols)

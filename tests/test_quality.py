@@ -145,6 +145,8 @@ def test_implausible_dates_are_named_apart_from_future_ones(ws):
     assert "revenue" in odd.affects
     assert issue(report, "future_dates").count == 1           # e: 16 Jun 2026 is within the year
     assert report.first_date == date(1, 1, 1)                   # the report still shows what is there
+    months = pd.to_datetime(report.rows_per_month["month"])     # but rows per month: plausible dates only
+    assert (months.min(), months.max()) == (pd.Timestamp("1970-01-01"), pd.Timestamp("2026-06-01"))
     warnings = rule_warnings(ws, "payments", today=TODAY)
     assert warnings[0].startswith("1 rows dated in the future") and warnings[1].startswith("4 rows with an implausible")
     keep_early_dates(ws)
