@@ -11,6 +11,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from . import catalog
@@ -18,6 +19,7 @@ from .errors import InputError, KpiError
 from .workspace import Workspace
 
 EXIT_OK, EXIT_ATTENTION, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_STOPPED = 143   # 128 + SIGTERM, as a shell reports a command stopped by it
 
 
 def _is_workspace_file(path: Path) -> bool:
@@ -37,6 +39,8 @@ MAX_JSON_BYTES = 10 * 10**6
 
 # What the command opened and must leave behind tidy: snapshot copies of workspaces held by the app.
 _SNAPSHOTS: list[tuple[Workspace, Path]] = []
+SNAPSHOT_PREFIX = "kpi-snapshot-"
+SNAPSHOT_STALE_S = 24 * 3600
 
 
 def _existing(path: str, option: str, *, folder: bool = False) -> Path:
@@ -83,8 +87,9 @@ def open_data(path: str) -> Workspace:
                 raise
         # The app holds the file (DuckDB lets one process at a time open it): read a snapshot copy,
         # removed when the command ends (main), so cron runs do not fill the temporary folder.
+        _sweep_snapshots()
         print(f"note: {p.name} is open in the app; reading a copy taken now", file=sys.stderr)
-        folder = Path(tempfile.mkdtemp(prefix="kpi-snapshot-"))
+        folder = Path(tempfile.mkdtemp(prefix=SNAPSHOT_PREFIX))
         snapshot = folder / p.name
         try:
             shutil.copy2(p, snapshot)
@@ -100,6 +105,18 @@ def open_data(path: str) -> Workspace:
     ws = Workspace(None)
     ingest_file(ws, p)
     return ws
+
+
+def _sweep_snapshots() -> None:
+    """Copies left by a command that was killed outright (SIGKILL runs no clean-up): a day old is
+    old enough that no running command still reads them."""
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(SNAPSHOT_PREFIX + "*"):
+        try:
+            if now - folder.stat().st_mtime > SNAPSHOT_STALE_S:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _remove_snapshots() -> None:
@@ -402,5 +419,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         return EXIT_OK
+    except Exception:
+        if _stopped:       # DuckDB turns the signal into "Query interrupted" in the query it ran
+            return EXIT_STOPPED
+        raise
     finally:
         _remove_snapshots()
+
+
+_stopped = False
+
+
+def stop(*_signal) -> None:
+    """SIGTERM (cron's `timeout`): leave through Python, so that ``main`` removes what it made."""
+    global _stopped
+    _stopped = True
+    raise SystemExit(EXIT_STOPPED)
