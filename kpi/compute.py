@@ -1217,7 +1217,7 @@ def _row_filter(ws: Workspace, filters) -> tuple[str, tuple[str, ...]] | None:
         raise InputError("filter on one column at a time")
     (column, values), = dict(filters).items()
     values = tuple(dict.fromkeys(str(v) for v in values))
-    options = segment_options(ws)
+    options = sorted({c for cols in _segment_candidates(ws).values() for c in cols})
     if column not in options:
         raise InputError(f"cannot filter on {column!r}: no loaded dataset has that column — use one of "
                          f"{', '.join(options) or 'the columns of your data'}")
@@ -1246,6 +1246,16 @@ def segment_options(ws: Workspace) -> list[str]:
     be a label copied into every row of the result and sent to the browser.
     """
     options: set[str] = set()
+    for ds, found in _segment_candidates(ws).items():
+        longest = ws.rows("SELECT " + ", ".join(f"coalesce(max(strlen(CAST({quote_ident(c)} AS VARCHAR))), 0)"
+                                                for c in found) + f" FROM {quote_ident(ds)}")[0]
+        options.update(c for c, n in zip(found, longest) if n <= limits.SHOWN_CHARS)
+    return sorted(options)
+
+
+def _segment_candidates(ws: Workspace) -> dict[str, list[str]]:
+    """Per dataset, its text and extra columns (what a breakdown or a filter may use)."""
+    out = {}
     for ds in ws.datasets():
         if ds == "kpi_values":
             continue
@@ -1253,7 +1263,5 @@ def segment_options(ws: Workspace) -> list[str]:
         found = [col for col in ws.columns(ds) if canon.get(col) is None
                  or (canon[col].type == "text" and col not in ("event", "sprint", "control"))]
         if found:
-            longest = ws.rows("SELECT " + ", ".join(f"coalesce(max(strlen(CAST({quote_ident(c)} AS VARCHAR))), 0)"
-                                                    for c in found) + f" FROM {quote_ident(ds)}")[0]
-            options.update(c for c, n in zip(found, longest) if n <= limits.SHOWN_CHARS)
-    return sorted(options)
+            out[ds] = found
+    return out

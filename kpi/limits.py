@@ -289,9 +289,14 @@ def check_cells(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], 
 
 # --- bounded reading -------------------------------------------------------------------------------
 def connect() -> duckdb.DuckDBPyConnection:
-    """A scratch DuckDB connection (previews, samples) held to the workspaces' memory limit."""
+    """A scratch DuckDB connection (previews, samples) held to the workspaces' memory limit, spilling
+    where in-memory workspaces spill (not into the server's working folder)."""
+    from .workspace import data_home
+    spill = data_home() / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("SET memory_limit = ?", [os.environ.get("KPI_EXPLORER_MEMORY_LIMIT", "1GB")])
+    con.execute("SET temp_directory = ?", [str(spill)])
     return con
 
 
