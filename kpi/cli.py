@@ -248,6 +248,9 @@ def cmd_ingest(args) -> int:
         print(f"{r.file}: {r.dataset}, {r.rows:,} rows ({r.mode}){warn}")
     if args.keep_early_dates:
         print(f"{target.name}: dates before 1970 are kept in the periods (--keep-early-dates)")
+    elif any("implausible" in w for r in results for w in r.warnings):
+        print("note: dates before 1970 are kept out of the periods; if they are real, run ingest again with "
+              "--keep-early-dates (the app's Data quality page has the same choice)", file=sys.stderr)
     return EXIT_OK
 
 

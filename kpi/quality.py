@@ -174,9 +174,8 @@ def _rule_counts(ws: Workspace, dataset: str, today: date | None) -> list[tuple[
                       f"rows with an implausible {ds.primary_date} (before 1970, such as Excel's empty "
                       f"1900-01-01, or after {day_words(ahead)})",
                       "are kept, as you chose: those before 1970 start the periods"
-                      if kept else "are kept out of the periods KPIs are computed over (from 1970 to today) — "
-                                   "if they are real, keep them: Data quality in the app, or "
-                                   "`python -m kpi ingest --keep-early-dates`",
+                      if kept else "are kept out of the periods KPIs are computed over (from 1970 to today) "
+                                   "unless you keep them",
                       cond, DATASET_KPIS[dataset], f"SELECT count(*) FROM {table} WHERE {cond}"))
     return found
 

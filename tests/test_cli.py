@@ -312,8 +312,8 @@ def test_ingest_names_implausible_dates_and_keeps_them_when_asked(capsys, tmp_pa
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "payments.csv").write_text("customer_id,date,amount\na,1900-01-01,5\nb,2025-01-10,50\n")
-    code, out, _ = run(capsys, "ingest", "--data", str(folder), "--workspace", str(tmp_path / "w.duckdb"))
-    assert code == 0 and "1 rows with an implausible date (before 1970" in out and "--keep-early-dates" in out
+    code, out, err = run(capsys, "ingest", "--data", str(folder), "--workspace", str(tmp_path / "w.duckdb"))
+    assert code == 0 and "1 rows with an implausible date (before 1970" in out and "--keep-early-dates" in err
     code, out, err = run(capsys, "compute", "--data", str(tmp_path / "w.duckdb"), "--kpi", "revenue", "--grain", "year")
     assert code == 0 and [r["period"] for r in json.loads(out)] == ["2025-01-01"] and "before 1970" in err
     code, out, _ = run(capsys, "ingest", "--data", str(folder), "--workspace", str(tmp_path / "w.duckdb"),
