@@ -410,13 +410,14 @@ def balance_step(ws, state: WizardState) -> None:
                      help="Picks the balanced set of 5 to 7 KPIs closest to yours: it keeps your KPIs where it "
                           "can and draws on the recommendations for your goals and stage.", width="stretch")
     order = wizard.importance_order(state.goals, state.stage)
+    keep = wizard.last_primaries(state.kpis, state.goals, state.stage)
     for i, f in enumerate(report.findings):
         icon = {"ok": ":green[:material/check_circle:]", "note": ":blue[:material/info:]",
                 "problem": ":orange[:material/warning:]"}[f.severity]
         text, button = st.columns([3, 2], vertical_alignment="center")
         text.markdown(f"{icon} {f.message}")
         fix = wizard.plan_fix(state.kpis, f, order=order, surveys_loaded=ws.has("surveys"),
-                              computable=computable(ws), extra_tags=tags, names=all_names)
+                              computable=computable(ws), extra_tags=tags, names=all_names, keep=keep)
         if fix:
             button.button(fix.label, key=f"wz_fix_{i}_{f.rule}", on_click=_apply_fix, args=(ws, fix),
                           width="stretch")

@@ -72,8 +72,8 @@ def test_walk_the_wizard_and_save_a_balanced_set(workspace_id):
     # 3. Recommended KPIs: the primary ones ticked, each with its why, data badge and value.
     ticked = [c.label for c in at.checkbox if c.key.startswith("wz_kpi_") and c.value]
     assert ticked == ["**Daily active users**", "**Monthly active users (rolling 30 days)**",
-                      "**Average session duration**", "**Average revenue per user**", "**Customer churn rate**",
-                      "**Trial conversion rate**"]
+                      "**Average session duration**", "**Monthly recurring revenue**",
+                      "**Average revenue per user**", "**Customer churn rate**", "**Trial conversion rate**"]
     assert any(t.startswith("Primary for the goal “boost revenue”") for t in texts(at))
     assert any(t.startswith("$") for t in (m.value.strip("*") for m in at.markdown))   # ARPU's latest value
     # Add a catalog KPI by search, and remove one by unticking it.
@@ -87,7 +87,7 @@ def test_walk_the_wizard_and_save_a_balanced_set(workspace_id):
     # 4. Balance: the messages the user sees, a one-click fix, then "Balance it for me".
     shown = texts(at)
     assert any("No input KPI: nothing here measures what you put in" in t for t in shown)
-    assert any("5 of 6 KPIs look from the customer perspective" in t for t in shown)
+    assert any("5 of 7 KPIs look from the customer perspective" in t for t in shown)
     fix = next(b for b in at.button if b.label == "Add Customer support cost")
     fix.click().run()
     assert "Added Customer support cost." in [s.value for s in at.success]
@@ -134,6 +134,36 @@ def test_walk_the_wizard_and_save_a_balanced_set(workspace_id):
     assert any(s.value.startswith("Your KPI set is saved") for s in again.success)
     again.button(key="wz_back").click().run()
     assert any("Targets: where should each KPI be" in s.value for s in again.subheader)
+
+
+def test_balance_buttons_add_the_kpis_the_messages_name(workspace_id):
+    """Boost revenue at the growth stage, as proposed: each problem's button adds the KPI its
+    message names, and "Balance it for me" adds those same KPIs."""
+    import re
+    at = open_wizard(workspace_id)
+    at.checkbox(key="wz_goal_revenue").check().run()
+    click_next(at)
+    at.radio(key="wz_stage").set_value("growth").run()
+    click_next(at)
+    click_next(at)
+    assert [s.value for s in at.subheader] == ["Is the set balanced?"]
+    named = {}
+    for line in texts(at):
+        found = re.search(r"such as (.+?) \((\w+)\)\.$", line)
+        if found and line.startswith(":orange"):
+            named[found.group(2)] = found.group(1)
+    # The qualitative rule names employee satisfaction: NPS would crowd the customer perspective.
+    assert {"support_cost", "employee_satisfaction"} <= set(named)
+    labels = [b.label for b in at.button if b.key.startswith("wz_fix_")]
+    for kpi, name in named.items():
+        assert any(label.endswith(name) for label in labels), (name, labels)
+    at.button(key="wz_auto").click().run()
+    assert not at.exception
+    kpis = store.load_wizard(open_workspace(workspace_id))["kpis"]
+    assert {"support_cost", "employee_satisfaction"} <= set(kpis) and "nps" not in kpis
+    notice = next(s.value for s in at.success if s.value.startswith("Balanced: added "))
+    assert "Customer support cost" in notice and "Employee satisfaction" in notice
+    assert "Balanced: 7 KPIs that pass every rule." in [s.value for s in at.success]
 
 
 def test_custom_kpi_built_in_step_three_is_used_like_a_catalog_kpi(workspace_id):
