@@ -39,7 +39,10 @@ def welcome(ws) -> None:
         st.caption("Two years of a fictional B2B SaaS product: billing, product events, support, "
                    "releases, sprints and more. Loads in a few seconds.")
         if st.button("Load the sample data", type="primary", key="welcome_sample") and session.load_sample_data(ws):
+            # Land where the sample shows its value, with what to do next (what_next below).
             st.session_state["welcome_done"] = True
+            st.session_state["_pending_page"] = "scorecard"
+            st.session_state[WHAT_NEXT] = True
             st.rerun()
         if st.button("Or just look around the read-only sample", key="welcome_look", type="tertiary",
                      help="The public sample workspace, with a KPI set and targets already made. "
@@ -52,6 +55,29 @@ def welcome(ws) -> None:
         if st.button("Upload files", key="welcome_upload"):
             st.session_state["welcome_done"] = True
             st.rerun()
+
+
+WHAT_NEXT = "_what_next"   # set by "Load the sample data": the Scorecard shows next steps until hidden
+
+
+def what_next() -> None:
+    """Three next steps above the Scorecard after the sample is loaded: wizard, targets, share."""
+    with st.container(border=True):
+        head, hide = st.columns([6, 1], vertical_alignment="center")
+        head.markdown("**The sample is loaded: this is its scorecard.** What next:")
+        if hide.button("Hide", key="what_next_hide", type="tertiary", icon=":material/close:"):
+            st.session_state.pop(WHAT_NEXT, None)
+            st.rerun()
+        wizard, targets, share = st.columns(3)
+        with wizard:
+            st.page_link("pages/wizard.py", label="1. Pick your KPIs with the wizard", icon=":material/explore:")
+            st.caption("Your goal and product stage give a short, balanced KPI set.")
+        with targets:
+            st.page_link("pages/goals.py", label="2. Set targets", icon=":material/flag:")
+            st.caption("Where each KPI should be, and by when; the scorecard then says what is on track.")
+        with share:
+            st.markdown(":material/share: **3. Share it**")
+            st.caption("The Share button in the sidebar makes a view-only link, a report or a digest.")
 
 
 def sidebar(ws):
@@ -147,6 +173,8 @@ try:
                                   [page.url_path for pages in PAGES.values() for page in pages])
         if navigation.url_path != "scorecard":  # the Scorecard lists them in full
             alerts_banner(ws)
+        elif st.session_state.get(WHAT_NEXT):
+            what_next()
         pending = st.session_state.pop("_pending_page", None)
         by_url = {page.url_path: page for pages in PAGES.values() for page in pages}
         if pending in by_url and navigation.url_path != pending:
