@@ -66,19 +66,32 @@ DEFAULT_PREFERENCES = {
 }
 
 
+def usual_spread(grain: str = "month") -> str:
+    """'the usual month-to-month spread': the plain words for the MAD the anomaly rule uses."""
+    noun = GRAIN_NOUN[grain]
+    return f"the usual {noun}-to-{noun} spread"
+
+
 def anomaly_rule(grain: str = "month", window: int = ANOMALY_WINDOW, threshold: float = ANOMALY_THRESHOLD) -> str:
     """The anomaly rule in the words the page shows."""
-    return (f"more than {threshold:g} median absolute deviations (MAD) from the median of the previous "
-            f"{window} {GRAIN_NOUN[grain]}s")
+    return (f"unusually far from the median of the previous {window} {GRAIN_NOUN[grain]}s: more than "
+            f"{threshold:g} times {usual_spread(grain)} (the median absolute deviation, MAD)")
 
 
 def anomaly_rule_sentence(grain: str = "month") -> str:
-    """The rule as a full sentence, with what the MAD is."""
+    """The rule as a full sentence, with what the usual spread is."""
     noun = GRAIN_NOUN[grain]
-    return (f"A {noun} is marked unusual when its value is {anomaly_rule(grain)}. The MAD is the median "
-            f"distance of those {ANOMALY_WINDOW} values from their median: a measure of normal "
-            f"spread that one odd {noun} cannot inflate. It is taken as at least 1 % of the median, and "
-            f"for counts as at least 0.67 × √median (what chance alone gives). Partial {noun}s are not judged.")
+    return (f"A {noun} is marked unusual when its value is {anomaly_rule(grain)}. The usual spread is how "
+            f"far those {ANOMALY_WINDOW} values typically sit from their median (the median of their "
+            f"distances to it): one odd {noun} cannot inflate it. It is taken as at least 1 % of the median, "
+            f"and for counts as at least 0.67 × √median (what chance alone gives). Partial {noun}s are not judged.")
+
+
+def how_unusual(deviation: float, direction: str, median: float | None, unit: str, grain: str) -> str:
+    """'5.5 × the usual month-to-month spread above the median (10.0 %)', or 'above a flat 10.0 %'."""
+    if math.isinf(deviation):
+        return f"{direction} a flat {format_value(median, unit)}"
+    return f"{abs(deviation):.1f} × {usual_spread(grain)} {direction} the median ({format_value(median, unit)})"
 
 
 BAND_RULE = ("a straight line through the last 6 complete periods, carried forward; the band is where "
@@ -393,7 +406,9 @@ def contribution(by_segment: pd.DataFrame, totals: pd.DataFrame, kpi: str, befor
     ``by_segment`` is a compute frame broken down by one segment column, ``totals`` the same KPI
     without a breakdown. Returns segment, before, after, change (the segment's own change),
     weight (its share of the earlier period's value or denominator) and contribution (in the
-    KPI's unit; they add up to the total change), largest first by size. ``attrs`` holds
+    KPI's unit; they add up to the total change), largest first by size. ``weight`` is the segment's
+    size: its share of the earlier period's total (sums) or denominator (ratios, and means that
+    report one); None when unknown. ``attrs`` holds
     ``total_before``, ``total_after``, ``total_change``, ``method`` ('sum', 'ratio' or 'none'),
     ``remainder`` (what the segments do not explain) and ``note`` (a sentence for the page).
     """
@@ -432,9 +447,13 @@ def contribution(by_segment: pd.DataFrame, totals: pd.DataFrame, kpi: str, befor
         method = "sum"
         note = "Each segment's contribution is its own change; together they make the total change."
     else:
+        # A mean or median has no additive base; its size is its share of the denominator (rows,
+        # users or tickets it averages over) where the KPI reports one.
+        d_a = sum(at(f, before, "denominator") or 0.0 for f in rows.values())
         for s, f in rows.items():
             vb, va = at(f, before, "value"), at(f, after, "value")
-            out.append((s, vb, va, _diff(va, vb), None, None))
+            da = at(f, before, "denominator")
+            out.append((s, vb, va, _diff(va, vb), da / d_a if da is not None and d_a else None, None))
         method = "none"
         note = ("This KPI is a median, a mean or a rolling figure, so segments' changes do not add up to "
                 "the total: each segment's own change is shown instead.")
@@ -855,8 +874,7 @@ def anomaly_lines(judged: pd.DataFrame, releases_frame: pd.DataFrame | None, uni
     odd = judged[judged["anomaly"].astype(bool)].sort_values("period", ascending=False)
     lines = []
     for r in odd.head(limit).itertuples(index=False):
-        why = (f"{abs(r.deviation):.1f} MADs {r.direction} the median ({format_value(r.median, unit)})"
-               if not math.isinf(r.deviation) else f"{r.direction} a flat {format_value(r.median, unit)}")
+        why = how_unusual(r.deviation, r.direction, r.median, unit, grain)
         near = releases_near(releases_frame, r.period, grain)
         shipped = ("; released in this or the previous " + noun + ": " + ", ".join(
             f"{label} ({d:%d %b})" for d, label in zip(near["date"], near["label"]))) if not near.empty else ""
@@ -899,7 +917,7 @@ def _num(v) -> float | None:
 __all__ = [
     "ANOMALY_WINDOW", "ANOMALY_THRESHOLD", "BAND_LEVEL", "BAND_RULE", "MRR_MOVEMENTS", "COHORT_MEASURES",
     "PERSPECTIVE_ORDER", "PERSPECTIVE_TITLE", "Headline", "ProjectionBand",
-    "anomaly_rule", "period_label", "year_before", "series_of", "headline", "relative_change",
+    "anomaly_rule", "usual_spread", "how_unusual", "period_label", "year_before", "series_of", "headline", "relative_change",
     "t_quantile_80", "projection_band", "anomalies", "moving_average", "comparison", "releases_near",
     "contribution", "driver", "change_periods", "clamp_to_unit", "mrr_movements", "active_users_daily", "active_users_by_period",
     "cohort_matrix", "event_names", "funnel", "releases", "default_kpi_set", "perspective_of",

@@ -7,17 +7,17 @@ tooltip shows exactly what a card shows; status colours come from ``kpi.goals.CO
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
-
 import math
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from kpi.analysis import ANOMALY_WINDOW, period_label
+from kpi.analysis import ANOMALY_WINDOW, how_unusual, period_label
 from kpi.formatting import format_change, format_value
-from kpi.goals import COLOUR_HEX, STATUS_STYLE
+from kpi.goals import COLOUR_HEX, STATUS_STYLE, period_end, period_index, period_start
 
 HEIGHT = 360   # Streamlit's theme fits title, axes and legend inside it
 GREEN, AMBER, RED, GREY = COLOUR_HEX["green"], COLOUR_HEX["amber"], COLOUR_HEX["red"], COLOUR_HEX["grey"]
@@ -34,7 +34,68 @@ UNIT_WORDS = {"currency": "$", "rate": "%", "count": "count", "score": "score", 
               "hours": "hours", "days": "days", "points": "points", "ratio": "×", "per_kloc": "per KLOC"}
 AXIS_FORMAT = {"rate": ".1%", "currency": "$,.0f", "count": ",.0f", "score": ",.1f", "ratio": ",.2f",
                "per_kloc": ",.2f", "minutes": ",.1f", "hours": ",.1f", "days": ",.1f", "points": ",.1f"}
-X_FORMAT = {"day": "%d %b %y", "week": "%d %b %y", "month": "%b %Y", "quarter": "%b %Y", "year": "%Y"}
+# Time axes: one label per labelled period, in the app's date words ("31 Oct 2026", "Oct 2026",
+# "Q4 2026", "2026"); tick_label is the Python twin of what the axis draws.
+X_FORMAT = {"day": "%d %b %Y", "week": "%d %b %Y", "month": "%b %Y", "quarter": "%Y", "year": "%Y"}
+AXIS_LABELS = 12   # at most this many labels on a time axis: beyond it, every 2nd, 3rd … period
+NICE_STEPS = {"day": (1, 2, 7, 14, 28), "week": (1, 2, 4, 13, 26, 52), "month": (1, 2, 3, 6, 12, 24),
+              "quarter": (1, 2, 4, 8), "year": (1, 2, 5, 10, 20, 50)}
+# Months, quarters and years are labelled on calendar boundaries (every 3rd month: Jan, Apr, Jul,
+# Oct); days and weeks counting back from the latest, so the latest period always has its label.
+CALENDAR_ALIGNED = ("month", "quarter", "year")
+
+
+def tick_label(period, grain: str) -> str:
+    """The label a time axis writes under a period: '05 Feb 2024', 'Feb 2024', 'Q1 2024', '2024'."""
+    p = pd.Timestamp(period)
+    if grain in ("day", "week"):
+        return f"{p:%d %b %Y}"
+    if grain == "month":
+        return f"{p:%b %Y}"
+    if grain == "quarter":
+        return f"Q{(p.month - 1) // 3 + 1} {p.year}"
+    return f"{p.year}"
+
+
+def axis_periods(first, last, grain: str) -> list:
+    """Every period start of ``grain`` from the period holding ``first`` to the one holding ``last``."""
+    start, end = period_start(pd.Timestamp(first).date(), grain), pd.Timestamp(last).date()
+    out = []
+    while start <= end:
+        out.append(start)
+        start = period_end(start, grain) + dt.timedelta(days=1)
+    return out
+
+
+def tick_periods(periods, grain: str, max_labels: int = AXIS_LABELS) -> list:
+    """The periods a time axis labels: all of them when they fit in ``max_labels``, else every
+    k-th, k the smallest of NICE_STEPS[grain] that fits (then whatever fits) — each label once."""
+    ps = sorted({pd.Timestamp(p).date() for p in periods})
+    if len(ps) <= max_labels:
+        return ps
+    steps = [s for s in NICE_STEPS[grain]] + [-(-len(ps) // max_labels)]
+    for step in steps:
+        if grain in CALENDAR_ALIGNED:
+            picked = [p for p in ps if period_index(p, grain) % step == 0]
+        else:
+            picked = ps[::-1][::step][::-1]
+        if picked and len(picked) <= max_labels:
+            return picked
+    return ps[::-1][::steps[-1]][::-1]
+
+
+def time_axis(dates, grain: str, max_labels: int = AXIS_LABELS) -> alt.Axis:
+    """An x axis over the periods spanning ``dates`` (every date a layer draws), each labelled
+    once at its start: explicit tick values, so the axis never repeats a month nor runs past the data."""
+    ts = [pd.Timestamp(d) for d in dates if d is not None and not pd.isna(d)]
+    if not ts:
+        return alt.Axis(title=None, grid=False)
+    ticks = tick_periods(axis_periods(min(ts), max(ts), grain), grain, max_labels)
+    values = [alt.DateTime(year=p.year, month=p.month, date=p.day) for p in ticks]
+    quarter = {"labelExpr": "'Q' + quarter(datum.value) + ' ' + timeFormat(datum.value, '%Y')"} \
+        if grain == "quarter" else {}
+    return alt.Axis(values=values, format=X_FORMAT[grain], labelOverlap=True, grid=False, labelFlush=False,
+                    title=None, **quarter)
 
 
 def axis_title(name: str, unit: str) -> str:
@@ -127,8 +188,14 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
                        legend=alt.Legend(orient="bottom", title=None, symbolStrokeWidth=3, labelLimit=160,
                                          columns=3))
     dash = alt.StrokeDash("series:N", scale=_legend_scale(dash_domain, dash_range), legend=None)
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True,
-                                                 grid=False))
+    span = list(data["t"])
+    if status is not None and status.target is not None and status.baseline_date is not None:
+        span += [status.baseline_date, status.deadline]
+    if band is not None:
+        span += list(band.points["period"])
+    if notes is not None:
+        span += list(notes["t"])
+    x = alt.X("t:T", title=None, axis=time_axis(span, grain))
     y = alt.Y("value:Q", title=axis_title(name, unit), axis=alt.Axis(format=fmt, titleLimit=260),
               scale=alt.Scale(zero=False, nice=True))
     tooltip = [alt.Tooltip("Period:N"), alt.Tooltip("Value:N", title=name), alt.Tooltip("What it is:N")]
@@ -206,8 +273,8 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
         odd["Period"] = [period_label(p, grain) for p in odd["period"]]
         odd["Value"] = [format_value(v, unit) for v in odd["value"]]
         odd["Why unusual"] = [
-            f"{abs(d):.1f} MADs {direction} the median of the previous {ANOMALY_WINDOW} {grain}s "
-            f"({format_value(m, unit)})" if not math.isinf(d) else
+            how_unusual(d, direction, m, unit, grain) + f" of the previous {ANOMALY_WINDOW} {grain}s"
+            if not math.isinf(d) else
             f"{direction} the previous {ANOMALY_WINDOW} {grain}s, which were all {format_value(m, unit)}"
             for d, direction, m in zip(odd["deviation"], odd["direction"], odd["median"])]
         layers.append(alt.Chart(odd).mark_point(size=260, filled=False, strokeWidth=2.5, color=RED).encode(
@@ -265,7 +332,7 @@ def segment_chart(frame: pd.DataFrame, *, name: str, unit: str, grain: str, segm
                       for p, part in zip(data["period"], data["partial"])]
     data["Value"] = [format_value(v, unit) for v in data["value"]]
     seg_title = segment_column.replace("_", " ")
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True, grid=False))
+    x = alt.X("t:T", title=None, axis=time_axis(data["t"], grain))
     y = alt.Y("value:Q", title=axis_title(name, unit), axis=alt.Axis(format=y_format(unit, data["value"])),
               scale=alt.Scale(zero=False, nice=True))
     colour = alt.Color("segment:N", title=None, sort=keep, scale=alt.Scale(range=SEGMENT_COLOURS),
@@ -305,6 +372,11 @@ def contribution_chart(contrib: pd.DataFrame, *, name: str, unit: str, direction
     data["Before"] = [format_value(v, unit) for v in data["before"]]
     data["After"] = [format_value(v, unit) for v in data["after"]]
     data["Own change"] = [format_change(v, unit) for v in data["change"]]
+    # Each bar says its segment's size (its share of the earlier period's base or total), so a big
+    # contribution from a small segment stands out.
+    share = [f"{w * 100:.0f} %" if w is not None and pd.notna(w) else None for w in data["weight"]]
+    data["Size"] = [f"{s} of {before_label}" if s else "—" for s in share]
+    data["segment"] = [f"{seg} · {s}" if s else seg for seg, s in zip(data["segment"], share)]
     seg_title = segment_column.replace("_", " ")
     order = list(data["segment"])
     axis = (alt.Axis(labelExpr="format(datum.value * 100, '.1f') + ' pp'") if unit == "rate"
@@ -316,14 +388,15 @@ def contribution_chart(contrib: pd.DataFrame, *, name: str, unit: str, direction
         color=alt.Color("effect:N", scale=alt.Scale(domain=["Helped", "Hurt", "No change", "Other"],
                                                     range=[GREEN, RED, GREY, COMPARE]), legend=None),
         tooltip=[alt.Tooltip("segment:N", title=seg_title), alt.Tooltip("Contribution:N"),
-                 alt.Tooltip("Before:N", title=before_label), alt.Tooltip("After:N", title=after_label),
-                 alt.Tooltip("Own change:N")])
+                 alt.Tooltip("Size:N"), alt.Tooltip("Before:N", title=before_label),
+                 alt.Tooltip("After:N", title=after_label), alt.Tooltip("Own change:N")])
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color=GREY).encode(x="x:Q")
     return alt.layer(bars, zero).properties(
         # Streamlit's theme fits title, axes and legend inside the height: leave room for them.
         height=30 * len(data) + 170,
         title=alt.TitleParams(f"What changed: {before_label} → {after_label}",
-                              subtitle="Largest first · green helped, red hurt", anchor="start"))
+                              subtitle=f"Largest first · green helped, red hurt · each {seg_title} with its size "
+                                       f"(share of {before_label})", anchor="start"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,7 +472,7 @@ def mrr_movements_chart(moves: pd.DataFrame, grain: str) -> alt.Chart:
     data["Period"] = [period_label(p, grain) + (" (partial)" if part else "")
                       for p, part in zip(data["period"], data["partial"])]
     data["Amount"] = [format_value(v, "currency") for v in data["amount"]]
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True, grid=False))
+    x = alt.X("t:T", title=None, axis=time_axis(data["t"], grain))
     bars = alt.Chart(data).mark_bar().encode(
         x=x, y=alt.Y("amount:Q", title="MRR movement ($ per period)", axis=alt.Axis(format="$,.0f")),
         color=alt.Color("movement:N", scale=alt.Scale(domain=list(MOVEMENT_COLOURS), range=list(MOVEMENT_COLOURS.values())),
@@ -431,7 +504,7 @@ def active_users_chart(periods: pd.DataFrame, grain: str) -> alt.Chart:
     long["Period"] = [period_label(p, grain) + (" (partial)" if part else "")
                       for p, part in zip(long["period"], long["partial"])]
     long["Users"] = [format_value(v, "count") for v in long["users"]]
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True, grid=False))
+    x = alt.X("t:T", title=None, axis=time_axis(long["t"], grain))
     return alt.Chart(long).mark_line(point=True, strokeWidth=2).encode(
         x=x, y=alt.Y("users:Q", title="Active users (count, mean per day)", axis=alt.Axis(format=",.0f")),
         color=alt.Color("Metric:N", sort=list(names.values()), scale=alt.Scale(range=SEGMENT_COLOURS[:3]),
@@ -449,7 +522,7 @@ def stickiness_chart(periods: pd.DataFrame, grain: str) -> alt.Chart:
     data["Period"] = [period_label(p, grain) + (" (partial)" if part else "")
                       for p, part in zip(data["period"], data["partial"])]
     data["Stickiness"] = [format_value(v, "rate") for v in data["stickiness"]]
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True, grid=False))
+    x = alt.X("t:T", title=None, axis=time_axis(data["t"], grain))
     return alt.Chart(data).mark_line(point=True, strokeWidth=2, color=ACTUAL).encode(
         x=x, y=alt.Y("stickiness:Q", title="Stickiness (%)", axis=alt.Axis(format=".0%"),
                      scale=alt.Scale(zero=True)),

@@ -261,15 +261,20 @@ def custom_kpi_builder(ws, *, key: str = "ckb") -> str | None:
     return None
 
 
-@_st.cache_data(show_spinner=False, max_entries=64)
-def _segment_names(key: tuple, _ws) -> list:
-    return sorted({c for cols in _ws.segment_columns().values() for c in cols}
-                  | ({"channel"} if _ws.has("customers") else set()))
+@_st.cache_data(show_spinner=False, max_entries=128)
+def _split_problems(key: tuple, kpi: str, columns: tuple, name: str, _ws) -> dict:
+    from kpi.segments import split_problem
+    return {c: split_problem(_ws, kpi, c, name=name) for c in columns}
+
+
+def split_problems(ws, kpi: str, columns, name: str) -> dict[str, str | None]:
+    """For each column, None when ``kpi`` can be split by it, else the sentence saying why not (cached)."""
+    return _split_problems(_session.data_key(ws), kpi, tuple(columns), name, ws)
 
 
 def segment_names(ws) -> list[str]:
-    """The columns a KPI can be broken down by: datasets' extra columns, and channel with customers."""
-    return _segment_names(_session.data_key(ws), ws)
+    """The columns a KPI can be broken down by: the sidebar's (kpi.segments.breakdown_columns)."""
+    return _session.segment_choices(ws)
 
 
 @_st.cache_data(show_spinner=False, max_entries=128)

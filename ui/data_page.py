@@ -30,6 +30,7 @@ from kpi.quality import QualityReport, quality_report
 from kpi.questions import questions_for
 from kpi.workspace import Workspace
 from ui import session
+from ui.charts import tick_label, tick_periods
 from ui.ingest_questions import ask
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "parquet"]
@@ -490,9 +491,12 @@ def rows_per_month_chart(report: QualityReport) -> alt.Chart | None:
         return None
     frame["month"] = pd.to_datetime(frame["month"])
     frame["Rows"] = frame["rows"]
-    frame["label"] = frame["month"].dt.strftime("%b %Y")
+    frame["label"] = [tick_label(m, "month") for m in frame["month"]]
     frame["gap"] = frame["rows"] == 0
-    base = alt.Chart(frame).encode(x=alt.X("yearmonth(month):T", title=None, axis=alt.Axis(format="%b %y")))
+    # One bar per month of the data and no more; each labelled month once (every k-th when many).
+    shown = [tick_label(m, "month") for m in tick_periods(frame["month"], "month")]
+    base = alt.Chart(frame).encode(x=alt.X("label:O", sort=list(frame["label"]), title=None,
+                                           axis=alt.Axis(values=shown, labelAngle=0, labelOverlap=True)))
     bars = base.mark_bar(color=BAR_COLOUR).encode(
         y=alt.Y("Rows:Q", title="Rows per month"),
         tooltip=[alt.Tooltip("label:N", title="Month"), alt.Tooltip("Rows:Q", format=",")])

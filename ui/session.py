@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from kpi import access, catalog
-from kpi.compute import GRAINS, as_of_date, column_values, compute, segment_options
+from kpi.compute import GRAINS, as_of_date, column_values, compute
 from kpi.errors import KpiError, WorkspaceGone
 from kpi.workspace import Workspace
 from kpi.workspaces import (SAMPLE_ID, open_or_recover, open_sample, is_valid_id, new_workspace_id,
@@ -263,7 +263,8 @@ def grains() -> tuple[str, ...]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _segment_choices_cached(key: tuple) -> list[str]:
-    return segment_options(_open(workspace_id_from_key(key)))
+    from kpi.segments import breakdown_columns
+    return breakdown_columns(_open(workspace_id_from_key(key)))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -277,7 +278,8 @@ def filter_values(ws: Workspace, column: str) -> list[str]:
 
 
 def segment_choices(ws: Workspace) -> list[str]:
-    """The columns the sidebar offers for a breakdown."""
+    """The columns the sidebar offers for a breakdown or a filter, and "what changed" compares:
+    the segment columns of the data (kpi.segments: few values, not ids, dates, flags or text)."""
     return _segment_choices_cached(data_key(ws))
 
 
