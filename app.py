@@ -76,7 +76,7 @@ def what_next() -> None:
             st.page_link("pages/goals.py", label="2. Set targets", icon=":material/flag:")
             st.caption("Where each KPI should be, and by when; the scorecard then says what is on track.")
         with share:
-            st.markdown(":material/share: **3. Share it**")
+            st.markdown(":material/share: 3. Share it")
             st.caption("The Share button in the sidebar makes a view-only link, a report or a digest.")
 
 

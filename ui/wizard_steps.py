@@ -534,7 +534,7 @@ def targets_step(ws, state: WizardState) -> None:
                     report = smart_check(target, series(frame, k), as_of, label.direction,
                                          has_definition=k in catalog.CATALOG or k in customs(ws),
                                          computable=k in can, missing=missing_words(ws, k))
-                    components.smart_check_view(report, k, label.name, label.unit, label.direction)
+                    components.smart_ticks(report, k, label.name, label.unit, label.direction)
     if changed:
         commit(ws, state)
 

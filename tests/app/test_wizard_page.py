@@ -105,9 +105,21 @@ def test_walk_the_wizard_and_save_a_balanced_set(workspace_id):
     click_next(at)
 
     # 5. Targets: a SMART check per KPI, targets editable (rates typed as percentages).
-    smart = [m.value for m in at.markdown if "· Specific:" in m.value]
+    # SMART is five compact ticks; a reason shows only under a letter that does not pass.
+    smart = [m.value for m in at.markdown if m.value.startswith("SMART ")]
     assert len(smart) == len(kpis)
-    assert all("**R** · Relevant: yes" in m.value for m in at.markdown if "Relevant" in m.value)
+    for letter in "SMRT":
+        assert all(f":green-badge[:material/check: {letter}]" in line for line in smart), letter
+    assert not [c.value for c in at.caption if "**Specific**" in c.value or "**Relevant**" in c.value]
+    assert not [c.value for c in at.caption if "**Achievable**" in c.value]
+    at.number_input(key="wz_t_mrr").set_value(100_000_000.0).run()     # $100M of MRR by the deadline
+    assert not at.exception
+    smart = [m.value for m in at.markdown if m.value.startswith("SMART ")]
+    assert sum(":red-badge[:material/close: A unrealistic]" in line for line in smart) == 1
+    reasons = [c.value for c in at.caption if "**Achievable**" in c.value]
+    assert len(reasons) == 1 and reasons[0].startswith(":red[:material/cancel:] **Achievable**: ")
+    assert "$" in reasons[0]                                             # the change it needs, in dollars
+    at.number_input(key="wz_t_mrr").set_value(400_000.0).run()
     at.number_input(key="wz_t_customer_churn_rate").set_value(1.5).run()
     assert not at.exception
     click_next(at)
@@ -191,8 +203,10 @@ def test_custom_kpi_built_in_step_three_is_used_like_a_catalog_kpi(workspace_id)
     click_next(at)
     click_next(at)
     # Its SMART check knows its definition and that the data computes it.
-    lines = [m.value for m in at.markdown if "Urgent ticket share" in m.value]
-    assert any("Specific: yes" in line for line in lines) and any("Measurable: yes" in line for line in lines)
+    values = [m.value for m in at.markdown]
+    head = next(i for i, v in enumerate(values) if v.startswith("**Urgent ticket share**"))
+    ticks = next(v for v in values[head:] if v.startswith("SMART "))
+    assert ":green-badge[:material/check: S]" in ticks and ":green-badge[:material/check: M]" in ticks
 
 
 def test_wizard_without_data_still_recommends():
