@@ -46,15 +46,9 @@ CALENDAR_ALIGNED = ("month", "quarter", "year")
 
 
 def tick_label(period, grain: str) -> str:
-    """The label a time axis writes under a period: '05 Feb 2024', 'Feb 2024', 'Q1 2024', '2024'."""
-    p = pd.Timestamp(period)
-    if grain in ("day", "week"):
-        return f"{p:%d %b %Y}"
-    if grain == "month":
-        return f"{p:%b %Y}"
-    if grain == "quarter":
-        return f"Q{(p.month - 1) // 3 + 1} {p.year}"
-    return f"{p.year}"
+    """The label a time axis writes under a period: '05 Feb 2024', 'Feb 2024', 'Q1 2024', '2024' —
+    the period's label without "week of" (an axis of weeks is read by the dates of their Mondays)."""
+    return period_label(pd.Timestamp(period).date(), "day" if grain == "week" else grain)
 
 
 def axis_periods(first, last, grain: str) -> list:
