@@ -13,8 +13,9 @@ anything); each is judged from its values, in one SQL pass per dataset:
 - *contact details* — half or more are e-mail addresses or links;
 - *free text* — on average four words or more, or 40 characters or more;
 - *too many values* — more than :data:`MAX_SEGMENTS` different values;
-- *like an id* — more different values than half the customers (or rows) they describe: a value
-  per customer (names, card numbers, ids repeated on every payment) says nothing about a group.
+- *like an id* — four values or more, and more of them than half the customers (or rows) they
+  describe: a value per customer (names, card numbers, ids repeated on every payment) says nothing
+  about a group. (Two or three values are groups even in a table of three customers.)
 
 What is left is a *segment column*. :func:`breakdown_columns` lists them for the sidebar and for
 "what changed"; :func:`split_problem` says in a sentence why a KPI cannot be split by one.
@@ -27,6 +28,7 @@ from .datasets import DATASETS
 from .workspace import Workspace, quote_ident
 
 MAX_SEGMENTS = 30           # more groups than a chart or a person can compare
+MIN_ID_VALUES = 4           # fewer different values than this are groups, never an id
 MOSTLY = 0.9                # share of values that makes a column numbers or dates
 FLAG_WORDS = ("true", "false", "yes", "no", "y", "n", "t", "f", "0", "1", "on", "off")
 TEXT_WORDS, TEXT_LENGTH = 4, 40
@@ -94,7 +96,7 @@ def _judge(filled: int, distinct: int, entities: int, numbers: int, dates: int, 
         return "text"
     if distinct > MAX_SEGMENTS:
         return "many"
-    if distinct * 2 > max(entities, 2):
+    if distinct >= MIN_ID_VALUES and distinct * 2 > entities:
         return "id"
     return "segment"
 

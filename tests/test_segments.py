@@ -80,6 +80,9 @@ def test_each_rule_on_a_tiny_table():
     many = make_ws(customers={"customer_id": [f"c{i}" for i in range(200)], "signup_date": ["2025-01-01"] * 200,
                               "region": [f"r{i % 40}" for i in range(200)]})
     assert {p.column: p.kind for p in segments.profile_dataset(many, "customers")}["region"] == "many"
+    # Two or three values are groups even among four customers (the id rule needs four values or more).
+    few = make_ws(customers=CUSTOMERS)
+    assert {p.column: p.kind for p in segments.profile_dataset(few, "customers")}["plan"] == "segment"
 
 
 def test_the_sample_offers_its_segments(tmp_path):

@@ -17,7 +17,8 @@ from kpi.workspaces import new_workspace_id, open_workspace
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAYMENTS = pd.DataFrame({"customer_id": ["a", "b", "a", "b", "a", "b"],
                          "date": ["2026-01-10", "2026-02-10", "2026-03-10", "2026-04-10", "2026-05-10", "2026-06-05"],
-                         "amount": [100.0, 200.0, 300.0, 400.0, 500.0, 50.0]})
+                         "amount": [100.0, 200.0, 300.0, 400.0, 500.0, 50.0],
+                         "product": ["Core", "Add-on"] * 3})
 # Revenue's baseline is May's 500 on 2026-05-31; a target of 2,000 by the end of June is far off.
 GOALS = GoalsDoc(targets=(Target("revenue", 2000, dt.date(2026, 6, 30), baseline=500,
                                  baseline_date=dt.date(2026, 5, 31), id="t1"),))
