@@ -20,7 +20,10 @@ import duckdb
 import pandas as pd
 
 from .datasets import DATASETS, Column, normalise_name
+from . import tool_exports
 from .errors import InputError
+from .memory import recall
+from .vocabulary import BILLING_PERIODS, DEFECT_STAGES, FALSE_WORDS, TRUE_WORDS  # noqa: F401 (re-exported)
 
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 1 << 20      # enough for the header and a few hundred rows of any real export
@@ -51,11 +54,6 @@ NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 COMMA_DECIMAL_EVIDENCE = r",\d{1,2}\D*$|,\d{4,}\D*$|\.\d{3},"
 DOT_DECIMAL_EVIDENCE = r"\.\d{1,2}\D*$|\.\d{4,}\D*$|,\d{3}\."
 
-# Booleans as tools and spreadsheets write them (compared lower-cased, trimmed).
-TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0", "on", "pass", "passed", "checked", "enabled", "x", "✓", "✔",
-              "ja", "oui", "si", "sí", "wahr", "vrai")
-FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0", "off", "fail", "failed", "unchecked", "disabled", "✗", "✘",
-               "nein", "non", "falsch", "faux")
 # Time-zone names that exports write after a time, and their offsets from UTC in minutes. Names
 # that mean several zones (IST: India, Ireland, Israel) are left out; CST is North America's.
 ZONE_ABBREVIATIONS = {
@@ -66,21 +64,6 @@ ZONE_ABBREVIATIONS = {
     "ACDT": 630, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780, "BRT": -180, "ART": -180}
 # Empty-looking markers that database and notebook exports write for a missing typed value.
 NULL_MARKERS = ("null", "NULL", "Null", r"\N", "None", "NaN", "nan", "--")
-
-BILLING_PERIODS = {
-    "month": ("month", "months", "monthly", "mo", "m", "1month", "1months", "1mo", "mth", "permonth",
-              "everymonth", "1m"),
-    "quarter": ("quarter", "quarterly", "q", "qtr", "3month", "3months", "3mo", "perquarter",
-                "everyquarter", "3m"),
-    "year": ("year", "years", "yearly", "annual", "annually", "y", "yr", "1year", "1yr", "12month",
-             "12months", "12mo", "peryear", "everyyear", "12m"),
-}
-DEFECT_STAGES = {
-    "pre_release": ("prerelease", "staging", "stage", "test", "testing", "qa", "dev", "development",
-                    "uat", "internal", "beforerelease", "preprod", "preproduction", "foundinqa", "foundintesting"),
-    "production": ("production", "prod", "live", "customer", "field", "postrelease", "afterrelease",
-                   "customerreported", "reportedbycustomer", "foundinproduction", "foundinprod", "escaped"),
-}
 
 # Subscriptions may bring the amount per billing period instead of a monthly amount: these inputs
 # stand in for ``mrr``, which is then derived (datasets.md).
@@ -783,8 +766,6 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
     workspace ``ws`` (or a ``memory.Remembered``), what the user confirmed for this header before
     comes first; a header an export profile knows (``kpi/tool_exports.py``) maps as the profile says.
     """
-    from . import tool_exports
-    from .memory import recall
     columns = list(columns)
     fixed = dict(fixed or {})
     if dataset is not None and dataset not in DATASETS:

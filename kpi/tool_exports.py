@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from .datasets import normalise_name
+from .vocabulary import BUG_WORDS, FALSE_WORDS, ISSUE_STAGES, TRUE_WORDS
 
 # The words of the columns a stage or a flag is read from: a cell may hold a list ("Bug, UI").
 LIST_SPLIT = r"[,;|]"
@@ -118,15 +119,6 @@ class ExportProfile:
     notes: str = ""
 
 
-# Which stage words an issue tracker's environment, labels or tags use (compared without punctuation).
-ISSUE_STAGES = (
-    ("production", ("production", "prod", "live", "customer", "customerreported", "reportedbycustomer",
-                    "foundinproduction", "foundinprod", "escaped", "incident", "hotfix", "field", "postrelease")),
-    ("pre_release", ("prerelease", "staging", "stage", "test", "testing", "qa", "dev", "development", "uat",
-                     "internal", "foundinqa", "foundintesting", "beforerelease", "preprod", "preproduction",
-                     "beta", "regressiontest", "ci")),
-)
-BUG_WORDS = ("bug", "defect", "kindbug", "typebug")
 PLATFORM_IS_CHANNEL = "the export has no channel column: the channel is the platform"
 
 PROFILES: tuple[ExportProfile, ...] = (
@@ -542,7 +534,6 @@ def _norm_sql(expr: str) -> str:
 
 def _condition(when: When, columns: list[str], ref: Callable[[str], str]) -> tuple[str, list] | None:
     """SQL that is true where the condition holds (never NULL); None when the file lacks the column."""
-    from .detect import FALSE_WORDS, TRUE_WORDS
     found = find_columns(columns, when.column)
     if not found:
         return None
