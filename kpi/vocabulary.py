@@ -20,6 +20,11 @@ BILLING_PERIODS = {
                 "everyquarter", "3m"),
     "year": ("year", "years", "yearly", "annual", "annually", "y", "yr", "1year", "1yr", "12month",
              "12months", "12mo", "peryear", "everyyear", "12m"),
+    # beyond the spec's three: kept as written, and MRR divides by their months
+    "half_year": ("semiannual", "semiannually", "halfyear", "halfyearly", "biannual", "6month", "6months", "6mo",
+                  "6m"),
+    "week": ("week", "weeks", "weekly", "wk", "w", "1week", "perweek", "everyweek"),
+    "day": ("day", "days", "daily", "d", "1day", "perday"),
 }
 # Units a billing period is counted in (a count column says how many: 3 × month), in months.
 PERIOD_UNIT_MONTHS = {
@@ -38,7 +43,7 @@ PLAN_PERIOD_WORDS = {
     "month": ("monthly", "month", "mo", "1m", "1mo", "pm", "mth"),
     "week": ("weekly", "week", "wk", "1w"),
 }
-PERIOD_MONTHS = {"month": 1.0, "quarter": 3.0, "half_year": 6.0, "year": 12.0, "week": 12 / 52}
+PERIOD_MONTHS = {"month": 1.0, "quarter": 3.0, "half_year": 6.0, "year": 12.0, "week": 12 / 52, "day": 12 / 365}
 
 DEFECT_STAGES = {
     "pre_release": ("prerelease", "staging", "stage", "test", "testing", "qa", "dev", "development",
