@@ -605,7 +605,7 @@ def test_any_issue_tracker_that_marks_its_bugs(ws, tmp_path):
                 "103,Typo,bug,qa,2024-03-03T10:00:00Z,Done\n")
     result = ingest_file(ws, src)
     assert result.dataset == "defects"
-    assert result.left_out == {"only issues whose Type is Bug are defects": 1}
+    assert result.left_out == {"only issues whose type is Bug are defects": 1}
     assert table(ws, "defects")[["defect_id", "stage"]].values.tolist() == [["101", "production"],
                                                                           ["103", "pre_release"]]
 
