@@ -266,11 +266,14 @@ def test_cents_or_units(ws, tmp_path):
     src = write(tmp_path, "invoices.csv", "customer_id,date,amount\nc1,2025-01-03,4900\nc2,2025-01-09,1990\n"
                                           "c3,2025-02-01,4900\n")
     unit = {q.id: q for q in questions_for(src)}["amount_unit"]
-    assert unit.default == "units"
+    assert unit.default == "cents"     # whole numbers of a few thousand: cents, and asked
+    assert "Amounts look like cents: all integers, median 4,900" in unit.help
     assert unit.option("units").effect == "revenue would be 11,790.00 from 3 rows"
     assert unit.option("cents").effect == "revenue would be 117.90 from 3 rows"
-    ingest_file(ws, src, answers={"amount_unit": "cents"})
+    ingest_file(ws, src)
     assert table(ws, "payments")["amount"].tolist() == [49.0, 19.9, 49.0]
+    ingest_file(ws, src, answers={"amount_unit": "units"})
+    assert table(ws, "payments")["amount"].tolist() == [4900.0, 1990.0, 4900.0]
     # a header that says cents is read as cents unless told otherwise
     src = write(tmp_path, "charges.csv", "customer_id,date,amount_cents\nc1,2025-01-03,4900\n")
     assert ingest_file(ws, src).answers["amount_unit"] == "cents"
