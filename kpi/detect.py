@@ -137,6 +137,7 @@ class FileLayout:
     types: tuple[str, ...] = ()     # DuckDB types of a Parquet file's columns
     header_rows: int = 1            # survey tools write a second header row (the answer options)
     labels: tuple[str, ...] = ()    # a row of question texts under short column ids (Qualtrics-style)
+    ragged_footer: bool = False     # the footer holds one-cell lines (a copyright): read short rows padded
 
     @property
     def duckdb_encoding(self) -> str:
@@ -210,11 +211,11 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
             labels = tuple(c.strip() for c in rows[0][1]) if extra[0] == "labels" else ()
             last_header_line, header_rows = rows[len(extra) - 1][2], 1 + len(extra)
     tail = _tail_text(p, enc, compression, text, len(first) < HEAD_BYTES)
-    footer = _count_footer(tail, delimiter)
+    footer, ragged = _count_footer(tail, delimiter, len(header))
     return FileLayout(path=str(p), file_name=name, format="csv", columns=unique_names(header), header=header,
                       encoding=enc, delimiter=delimiter, header_line=header_rec[0],
                       data_line=last_header_line + 1, compression=compression, footer_rows=footer,
-                      header_rows=header_rows, labels=labels)
+                      header_rows=header_rows, labels=labels, ragged_footer=ragged)
 
 
 _ANSWER_LABELS = {"response", "openendedresponse", "openended", "answer", "other", "otherpleasespecify"}
@@ -416,17 +417,21 @@ def _tail_text(p: Path, enc: str, compression: str | None, head_text: str, compl
 _FOOTER = re.compile(r'^\s*"?\s*(?:total|totals|grand total)\b', re.IGNORECASE)
 
 
-def _count_footer(tail: str, delimiter: str) -> int:
-    """Trailing 'Total: ...' rows that report tools append below the data."""
+def _count_footer(tail: str, delimiter: str, width: int = 0) -> tuple[int, bool]:
+    """Trailing rows that report tools append below the data: 'Total: ...' rows, and lines of one cell
+    in a wider table (a copyright or a note). Returns (rows, whether any is a one-cell line)."""
     lines = [ln for ln in tail.splitlines() if ln.strip()]
-    n = 0
+    n, ragged = 0, False
     for ln in reversed(lines):
         first_cell = ln.split(delimiter, 1)[0]
+        cells = next(csv.reader([ln], delimiter=delimiter), [])
         if _FOOTER.match(first_cell):
             n += 1
+        elif width > 2 and len(cells) == 1 and n < 3:
+            n, ragged = n + 1, True
         else:
             break
-    return n
+    return n, ragged
 
 
 def unique_names(header: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -458,7 +463,8 @@ def reader_sql(layout: FileLayout, types: dict[int, str] | None = None) -> tuple
         return f"(SELECT {cols} FROM read_parquet(?))", [layout.path]
     columns = {f"c{i}": (types or {}).get(i, "VARCHAR") for i in range(n)}
     sql = ("read_csv(?, columns = ?, header = false, skip = ?, delim = ?, quote = '\"', escape = '\"', "
-           "auto_detect = false, encoding = ?, compression = ?, strict_mode = true)")
+           "auto_detect = false, encoding = ?, compression = ?, strict_mode = true"
+           + (", null_padding = true)" if layout.ragged_footer else ")"))
     return sql, [layout.path, columns, layout.data_line - 1, layout.delimiter, layout.duckdb_encoding,
                  layout.compression or "none"]
 
@@ -615,11 +621,12 @@ def _plain_name_score(header: str, col: Column, dataset: str) -> float:
 _QUALIFIERS = {"run", "build", "pipeline", "job", "workflow", "ticket", "issue", "incident", "event", "subscription",
                "sub", "invoice", "charge", "payment", "order", "conversation", "case", "bug", "defect", "response",
                "survey", "submission", "campaign", "record", "transaction", "alert", "item", "first", "the",
-               "impact", "created", "reported", "data", "attributes"}
+               "impact", "created", "reported", "data", "attributes", "context", "properties", "props", "traits",
+               "metadata"}
 _NOISE_WORDS = {"in", "usd", "eur", "gbp", "chf", "cad", "aud", "jpy", "utc", "gmt", "local"} | set(evidence._UNIT_OF)
 # Money columns that are not what was paid (an unpaid invoice's total is not revenue).
 NOT_REVENUE_WORDS = {"due", "remaining", "outstanding", "tax", "taxes", "fee", "fees", "discount", "discounts",
-                     "refunded", "refund", "balance", "shipping", "setup", "credit", "credits", "exchange", "rate",
+                     "refunded", "refund", "balance", "shipping", "setup", "credit", "credits", "exchange",
                      "unpaid", "owed", "vat"}
 PAID_WORDS = {"paid", "received", "collected", "settled", "settlement", "captured", "net"}
 _MONEY_TARGETS = {("payments", "amount"), ("subscriptions", "mrr"), ("subscriptions", "amount"),
@@ -655,8 +662,10 @@ def _word_score(header: str, col: Column) -> float:
         wanted = set(sw)
         for words in _word_forms(header):
             have = set(words)
-            if dates:
-                have -= _TYPE_WORDS - wanted
+            if dates:   # 'closed_datetime' is 'closed_at': the words that only say "a time" aside
+                have, wanted = have - _TYPE_WORDS, set(sw) - _TYPE_WORDS
+                if not wanted:
+                    continue
             if not have:
                 continue
             if have == wanted and len(wanted) >= 1:
@@ -769,6 +778,8 @@ def _column_scores(columns: list[str], sample: pd.DataFrame | None, dataset: str
                 continue    # a cell of JSON is no single value
             if f is not None and f.indexed and col.type == "id":
                 score *= 0.6   # 'items.0.id' is a nested item's id, not the row's
+            if f is not None and f.dotted and col.type == "text" and f.words and f.words[-1] in ("id", "uuid", "key"):
+                score *= 0.7   # 'service.id' names the service less well than 'service.summary
             if sample is not None and header in sample.columns:
                 series = sample[header]
                 if isinstance(series, pd.DataFrame):
@@ -889,6 +900,32 @@ def _map_dataset(columns, sample, dataset, fixed, given_conf=None, extra_derived
     return mapping, conf, derived, missing, base, opt, notes
 
 
+# Values a status column takes in each kind of table: a CI run succeeds or fails, a ticket is solved.
+STATUS_WORDS = {
+    "test_runs": {"success", "succeeded", "failed", "failure", "passed", "canceled", "cancelled", "skipped", "errored",
+                  "running", "fixed", "broken", "timedout", "notrun", "onhold"},
+    "tickets": {"open", "pending", "solved", "closed", "new", "hold", "onhold", "snoozed", "spam", "waitingoncustomer"},
+    "incidents": {"resolved", "triggered", "acknowledged", "investigating", "identified", "monitoring", "postmortem"},
+    "subscriptions": {"active", "trialing", "intrial", "pastdue", "nonrenewing", "paused", "canceled", "cancelled",
+                      "expired", "future"},
+    "payments": {"paid", "succeeded", "settled", "refunded", "failed", "declined", "void", "uncollectible"},
+}
+
+
+def _status_hints(facts) -> dict[str, int]:
+    """For each dataset, how many of its status words a status-like column of the file holds."""
+    out: dict[str, int] = {}
+    if facts is None:
+        return out
+    for f in facts.columns.values():
+        if not ({"status", "state", "conclusion", "result", "outcome"} & set(f.words)) or f.numeric:
+            continue
+        values = {normalise_name(v) for v in f.values}
+        for name, words in STATUS_WORDS.items():
+            out[name] = max(out.get(name, 0), len(values & words))
+    return out
+
+
 def _subscription_amounts(mapping, conf, derived, notes, fixed, columns, facts) -> None:
     """MRR from an amount per billing period wherever the file says the period (a column, a count and a
     unit, or the plan's name); a tool's own current-MRR column is never taken in its place."""
@@ -927,6 +964,7 @@ def _subscription_amounts(mapping, conf, derived, notes, fixed, columns, facts) 
 # has a workflow, a branch and a conclusion; an incident list an urgency and responders.
 CONTEXT_WORDS = {
     "test_runs": {"pipeline", "workflow", "build", "job", "conclusion", "branch", "commit", "sha", "ref", "runner",
+                  "duration",
                   "ci", "attempt", "credits", "queued", "tests", "passed", "failed", "head"},
     "incidents": {"incident", "outage", "urgency", "impact", "postmortem", "acknowledged", "responders", "oncall",
                   "escalation", "mitigated", "impacted", "downtime", "incidents"},
@@ -980,7 +1018,8 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
     profile = tool_exports.match(columns, dataset or (remembered.dataset if remembered else None))
     named = dataset_from_file_name(file_name)
     hinted = _hinted_datasets(file_name)
-    words = {w for c in columns for w in evidence.header_words(c)}
+    words = {w for c in list(columns) + list((labels or {}).values()) for w in evidence.header_words(c)}
+    statuses = _status_hints(facts)
     results = {}
     for name in ([dataset] if dataset else DATASETS):
         given, extra_derived, conf_in = dict(fixed), None, dict(given_conf)
@@ -1006,7 +1045,7 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
         # a dataset that explains more of the file's columns is the likelier one
         coverage = len(mapping) / len(columns) if columns else 0.0
         rank = base + 0.15 * opt + 0.2 * coverage + (0.1 if name in hinted else 0.0)
-        rank += 0.04 * min(4, len(words & CONTEXT_WORDS.get(name, set())))
+        rank += 0.04 * min(4, len(words & CONTEXT_WORDS.get(name, set()))) + 0.03 * min(3, statuses.get(name, 0))
         if profile is not None and name == profile.dataset:
             rank += 0.1   # the file looks like this dataset's exports (its bugs are marked, say)
         exact = all(conf.get(c) == 1.0 for c in DATASETS[name].required)

@@ -527,7 +527,12 @@ UNIT_SECONDS = {"milliseconds": 0.001, "seconds": 1.0, "minutes": 60.0, "hours":
 def money_columns(facts: FileFacts, exclude: Iterable[str] = ()) -> list[str]:
     """Numeric columns whose header says money (amount, total, paid, due, ...), in file order."""
     skip = set(exclude)
-    return [c for c, f in facts.columns.items() if c not in skip and f.numeric and set(f.words) & _MONEY_WORDS]
+    return [c for c, f in facts.columns.items() if c not in skip and f.numeric and set(f.words) & _MONEY_WORDS
+            and not set(f.words) & _NOT_AMOUNT]
+
+
+# parts of an amount that are never the revenue itself (taxes, fees, discounts, refunds)
+_NOT_AMOUNT = {"tax", "taxes", "fee", "fees", "discount", "refunded", "refund", "shipping", "setup", "vat", "rate"}
 
 
 def duration_unit(facts: FileFacts, column: str | None) -> Decision | None:

@@ -461,8 +461,9 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, plan: _Plan, limit: int | None = N
         raise _csv_error(layout, exc) from None
     if layout.footer_rows and not limit:
         n = cur.execute("SELECT count(*) FROM _kpi_raw").fetchall()[0][0]
-        cur.execute("DELETE FROM _kpi_raw WHERE rowid >= ? AND lower(trim(CAST(c0 AS VARCHAR))) LIKE 'total%'",
-                    [n - layout.footer_rows])
+        one_cell = " OR c1 IS NULL" if layout.ragged_footer and len(layout.columns) > 1 else ""
+        cur.execute(f"DELETE FROM _kpi_raw WHERE rowid >= ? AND (lower(trim(CAST(c0 AS VARCHAR))) LIKE 'total%'"
+                    f"{one_cell})", [n - layout.footer_rows])
     return layout
 
 
