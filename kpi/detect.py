@@ -651,6 +651,11 @@ def _word_forms(header: str) -> list[list[str]]:
     return [f for f in forms if f]
 
 
+def _singular(word: str) -> str:
+    """'services' is 'service', 'labels' 'label': plural words name the same column."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def _word_score(header: str, col: Column) -> float:
     """A synonym's words in any order ('started run' for run_started), glued ('idVisit'), or behind a
     qualifier ('run_started_at' is 'started_at' of a run)."""
@@ -658,12 +663,12 @@ def _word_score(header: str, col: Column) -> float:
     glued = normalise_name(header)
     dates = col.type in ("date", "timestamp")
     for syn, score in _syn_list(col):
-        sw = evidence.header_words(syn)
+        sw = [_singular(w) for w in evidence.header_words(syn)]
         wanted = set(sw)
         for words in _word_forms(header):
-            have = set(words)
+            have = {_singular(w) for w in words}
             if dates:   # 'closed_datetime' is 'closed_at': the words that only say "a time" aside
-                have, wanted = have - _TYPE_WORDS, set(sw) - _TYPE_WORDS
+                have, wanted = have - _TYPE_WORDS, {w for w in sw if w not in _TYPE_WORDS}
                 if not wanted:
                     continue
             if not have:
