@@ -91,16 +91,71 @@ def cmd_ingest(args) -> int:
     data = Path(args.data)
     if not data.exists():
         raise KpiError(f"{args.data}: no such file or folder — check the path given to --data")
+    given = _answers_arg(args.answers)
+    explicit = dict(explicit or {})
+    for name, answers in given.items():
+        explicit[name] = {**explicit.get(name, {}), "answers": {**explicit.get(name, {}).get("answers", {}),
+                                                                **answers}}
     with Workspace(args.workspace) as ws:
+        _ask_on_stderr(ws, data, explicit, strict=args.strict, answers_file=args.answers)
         if data.is_dir():
             results = ingest_folder(ws, data, mode=args.mode, explicit=explicit)
         else:
-            spec = (explicit or {}).get(data.name, {})
-            results = [ingest_file(ws, data, dataset=spec.get("dataset"), mapping=spec.get("columns"), mode=args.mode)]
+            spec = explicit.get(data.name, {})
+            results = [ingest_file(ws, data, dataset=spec.get("dataset"), mapping=spec.get("columns"), mode=args.mode,
+                                   answers=spec.get("answers"))]
     for r in results:
         warn = f" — {'; '.join(r.warnings)}" if r.warnings else ""
         print(f"{r.file}: {r.dataset}, {r.rows:,} rows ({r.mode}){warn}")
     return EXIT_OK
+
+
+def _answers_arg(path: str | None) -> dict[str, dict[str, str]]:
+    """``--answers FILE.json``: {"file name": {"question id": "answer"}} (the app's question ids)."""
+    if not path:
+        return {}
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the answers file ({exc}) — give a JSON object like "
+                         '{"payments.csv": {"amount_unit": "cents"}}') from None
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise InputError(f"{path}: the answers file must map each file name to its answers, like "
+                         '{"payments.csv": {"amount_unit": "cents"}}')
+    return {str(k): {str(q): str(a) for q, a in v.items()} for k, v in doc.items()}
+
+
+def _ask_on_stderr(ws, data: Path, explicit: dict, *, strict: bool, answers_file: str | None) -> None:
+    """Every question whose answer changes numbers, printed with the answer taken and how to give
+    another; under ``--strict`` a file that leaves one unanswered is refused (nothing is loaded)."""
+    from .ingest import FOLDER_SUFFIXES
+    from .questions import questions_for
+    files = sorted(p for p in data.iterdir() if p.is_file() and p.name.lower().endswith(FOLDER_SUFFIXES)) \
+        if data.is_dir() else [data]
+    open_questions = []
+    for p in files:
+        entry = explicit.get(p.name, {})
+        given = entry.get("answers") or {}
+        try:
+            found = questions_for(p, ws=ws, file_name=p.name, dataset=entry.get("dataset"),
+                                  mapping=entry.get("columns"), answers=given)
+        except KpiError:
+            continue   # the ingest itself says what is wrong with the file
+        for q in found:
+            took = q.option(q.default) if q.default in [o.value for o in q.options] else None
+            others = "; ".join(f"{o.value} ({o.effect})" for o in q.options if o.value != q.default)
+            how = "given in " + answers_file if q.id in given else \
+                f'to choose another: --answers FILE.json with {{"{p.name}": {{"{q.id}": "<answer>"}}}}'
+            print(f"{p.name}: {q.text} [{q.id}] took {q.default!r}"
+                  + (f" ({took.effect})" if took and took.effect else "")
+                  + (f"; other answers: {others}" if others else "") + f" — {how}", file=sys.stderr)
+            if q.id not in given:
+                open_questions.append(f"{p.name}: {q.id} ({q.text})")
+    if strict and open_questions:
+        raise InputError("--strict: these questions are not answered — " + "; ".join(open_questions)
+                         + ". Answer each in the --answers file, e.g. "
+                         + '{"' + open_questions[0].split(":")[0] + '": {"' + open_questions[0].split(": ")[1].split(" ")[0]
+                         + '": "<answer>"}}')
 
 
 def cmd_catalog(args) -> int:
@@ -214,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workspace", required=True, help="the workspace file (made when missing)")
     s.add_argument("--mode", choices=["replace", "append"], default="replace")
     s.add_argument("--map", help="JSON file of explicit mappings per file name")
+    s.add_argument("--answers", help='JSON file of answers per file name: {"file.csv": {"question id": "answer"}}')
+    s.add_argument("--strict", action="store_true",
+                   help="refuse (exit 2) when a question that changes numbers is not answered in --answers")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("catalog", help="print the KPI catalog")
