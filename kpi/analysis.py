@@ -136,6 +136,7 @@ class Headline:
     spark: tuple[float | None, ...] = field(default_factory=tuple)
     periods: int = 0          # how many periods of history the series has
     kind: str = "flow"
+    trend: float | None = None          # the sparkline's least-squares change from its first to last point
     so_far_period: date | None = None   # a flow KPI's running period, shown beside, never compared
     so_far: float | None = None
     so_far_days: int | None = None
@@ -174,9 +175,10 @@ def headline(series: pd.DataFrame, grain: str, spark_periods: int = SPARK_PERIOD
             period_days = (end - so_far_p).days + 1
             so_far_days = (min(as_of, end) - so_far_p).days + 1 if as_of is not None else None
     spark = tuple(_num(v) for v in spark_from["value"].tail(spark_periods))
+    trend = _trend(spark)
     if row is None:
         return Headline(None, False, None, None, None, None, None, None, None, lc_p, lc, spark, len(series), kind,
-                        so_far_p, so_far, so_far_days, period_days)
+                        so_far_p, so_far, so_far_days, period_days, trend)
     period = row["period"]
     value = _num(row["value"])
     prev_p = period_start(period - timedelta(days=1), grain)
@@ -189,7 +191,19 @@ def headline(series: pd.DataFrame, grain: str, spark_periods: int = SPARK_PERIOD
                     year_ago_period=year_p if year is not None else None, year_ago=year,
                     year_change=value - year if value is not None and year is not None else None,
                     last_complete_period=lc_p, last_complete=lc, spark=spark, periods=len(series), kind=kind,
-                    so_far_period=so_far_p, so_far=so_far, so_far_days=so_far_days, period_days=period_days)
+                    so_far_period=so_far_p, so_far=so_far, so_far_days=so_far_days, period_days=period_days,
+                    trend=trend)
+
+
+def _trend(values: Sequence[float | None]) -> float | None:
+    """How much a straight line through the points rises from the first to the last (None under 3)."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(points) < 3:
+        return None
+    x = np.array([p[0] for p in points], dtype=float)
+    y = np.array([p[1] for p in points], dtype=float)
+    slope = float(np.polyfit(x - x.mean(), y, 1)[0])
+    return slope * (x[-1] - x[0])
 
 
 def relative_change(change: float | None, before: float | None) -> float | None:

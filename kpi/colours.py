@@ -46,5 +46,15 @@ def change_colour(change: float | None, direction: str, *, negligible: float = 0
     return "green" if better else "red"
 
 
-__all__ = ["GREEN", "AMBER", "RED", "GREY", "COLOUR_HEX", "TARGET_LINE", "STATUS_COLOUR", "STREAMLIT_NAME",
+def card_colour(change: float | None, trend: float | None, direction: str, *, negligible: float = 0.0) -> str:
+    """The colour of a KPI card's change and sparkline (Streamlit draws both in one colour): green
+    or red when the latest change and the sparkline's trend are the same news, grey when they
+    disagree (a rising CLV that dipped last month is not drawn as bad news) or either is nothing."""
+    latest = change_colour(change, direction, negligible=negligible)
+    if trend is None:
+        return latest
+    return latest if latest == change_colour(trend, direction, negligible=negligible) else "grey"
+
+
+__all__ = ["card_colour", "GREEN", "AMBER", "RED", "GREY", "COLOUR_HEX", "TARGET_LINE", "STATUS_COLOUR", "STREAMLIT_NAME",
            "status_colour", "status_hex", "change_colour"]

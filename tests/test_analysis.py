@@ -32,6 +32,7 @@ def test_headline_compares_with_the_period_before_and_a_year_before():
     assert h.previous_period == date(2025, 12, 1) and h.change == 1      # 112 - 111
     assert h.year_ago_period == date(2025, 1, 1) and h.year_change == 12  # 112 - 100
     assert len(h.spark) == 12 and h.spark[-1] == 112
+    assert h.trend == pytest.approx(11)      # the spark's line rises 1 a month over 11 steps
     assert h.periods == 13 and not h.partial
 
 

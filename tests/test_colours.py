@@ -37,3 +37,12 @@ def test_streamlits_named_colours_are_the_same_hex_values():
 
 def test_target_lines_carry_no_status_colour():
     assert colours.TARGET_LINE not in colours.COLOUR_HEX.values()
+
+
+def test_a_cards_change_and_sparkline_share_one_colour_green_red_or_grey_when_mixed():
+    # CLV rising over the year (+3,000) but down 533 last month: mixed news, grey — never a red line
+    # drawn over a rising KPI. Churn (lower is better) falling and falling again: green.
+    assert colours.card_colour(-533, 3000, "higher") == "grey"
+    assert colours.card_colour(-0.002, -0.01, "lower") == "green"
+    assert colours.card_colour(0.011, 0.02, "lower") == "red"
+    assert colours.card_colour(4, None, "higher") == "green"        # too short for a trend: the change

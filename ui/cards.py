@@ -16,10 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from kpi import analysis
-from kpi.colours import COLOUR_HEX, STREAMLIT_NAME, change_colour, status_hex
+from kpi.colours import COLOUR_HEX, STREAMLIT_NAME, card_colour, change_colour, status_hex
 from kpi.formatting import display_step, format_change, format_date, format_progress, format_value
 from kpi.goals import STATUS_STYLE, STATUSES, Status, summary_line
-from kpi.scorecard import attention_words
 from ui.data_page import plain
 
 MODES = ("Executive", "Team")
@@ -118,12 +117,12 @@ def metric_delta(change: float | None, unit: str) -> str | None:
     return format_change(change, unit).replace("−", "-", 1)
 
 
-def delta_colour(direction: str, change: float | None, unit: str | None = None) -> str:
+def delta_colour(direction: str, change: float | None, unit: str | None = None, trend: float | None = None) -> str:
     """st.metric's colour for a card's change and sparkline, from the one colour language: green
-    when the change goes the KPI's better way (a falling churn rate), red when it goes the worse
-    way, grey when it rounds to nothing."""
+    when the change (and the sparkline's trend) go the KPI's better way — a falling churn rate —,
+    red when they go the worse way, grey when they disagree or round to nothing."""
     negligible = display_step(change, unit) / 2 if unit and change is not None else 0.0
-    return STREAMLIT_NAME[change_colour(change, direction, negligible=negligible)]
+    return STREAMLIT_NAME[card_colour(change, trend, direction, negligible=negligible)]
 
 
 def change_words(change: float | None, before: float | None, unit: str, direction: str, against: str) -> str:
@@ -168,6 +167,11 @@ def projection_words(s: Status, unit: str | None = None, grain: str | None = Non
     """'Heading for **4.7 %** by 31 Mar 2027 (80 % band …) · needs +0.4 pp a month for 5 more months'."""
     bits = []
     heading = s.projection_words()
+    if heading and s.decided_by == "forecast" and s.projection_low is not None:
+        # The status line already says where it is heading: only the band is new here.
+        heading = heading[heading.index("(") + 1:-1]
+    elif heading and s.decided_by == "forecast":
+        heading = ""
     if heading:
         bits.append(heading[0].upper() + heading[1:])
     needed = s.run_rate_words()
@@ -203,7 +207,7 @@ def kpi_card(card: Card, *, mode: str = "Team", as_of: date, key: str) -> None:
         against = (f"since the end of {prev_label}" if h.partial else f"vs {prev_label}") if prev_label else None
         st.metric(
             label=card.name, value=format_value(h.value, card.unit),
-            delta=metric_delta(h.change, card.unit), delta_color=delta_colour(card.direction, h.change, card.unit),
+            delta=metric_delta(h.change, card.unit), delta_color=delta_colour(card.direction, h.change, card.unit, h.trend),
             delta_arrow="off" if not h.change else "auto",
             delta_description=(f"{analysis.period_label(h.period, card.grain)}, {against}"
                                if against and h.change is not None else
@@ -289,8 +293,9 @@ def attention_list(cards: list[Card]) -> None:
                 st.markdown(status_badge_html(s.status) + (" " + _alert_html() if s.alert else ""),
                             unsafe_allow_html=True)
                 goal = target_words(s, c.unit)
+                why = s.reason() + (f"; alert: {s.alert_reason}" if s.alert else "")   # the pill says the status
                 st.markdown(f"**{plain(c.name)}** — {plain(format_value(s.value, c.unit))}; {goal[:1].lower()}{goal[1:]}: "
-                            f"{plain(attention_words(s))}")
+                            f"{plain(why)}")
             with right:
                 st.page_link(TRENDS_PAGE, label="Open in Trends", icon=":material/show_chart:",
                              query_params={"kpi": c.kpi})

@@ -15,7 +15,7 @@ from kpi import analysis, catalog, store
 from kpi.compute import compute
 from kpi.formatting import format_change, format_value
 from kpi.goals import GoalsDoc, Target, summary_line
-from kpi.scorecard import attention_words, kpi_label, needs_attention, scorecard
+from kpi.scorecard import kpi_label, needs_attention, scorecard
 from kpi.workspace import Workspace
 from kpi.workspaces import load_sample, new_workspace_id, open_workspace, workspace_path
 from app_helpers import sample_file, copy_in
@@ -98,7 +98,7 @@ def test_sample_scorecard_matches_the_core(sample):
     for s in off:
         label = kpi_label(s.kpi)
         assert f"**{label.name}** — {format_value(s.value, label.unit)}; " in attention
-        assert attention_words(s) in attention
+        assert s.reason() in attention
 
 
 def test_team_view_adds_progress_projection_and_year_changes(sample):
@@ -172,10 +172,10 @@ def test_small_workspace_cards_show_hand_computed_numbers(small_id):
     # = 18 % of the time gone): off track, and above its 0.3 alert level.
     summary = next(strip_tags(m.value) for m in at.markdown if "font-size:1.7rem" in m.value)
     assert summary == "2 off track"
-    assert any("**Ticket escalation rate** — 50.0 %; target **5.0 %** by 31 Dec 2025: off track: behind pace: "
+    assert any("**Ticket escalation rate** — 50.0 %; target **5.0 %** by 31 Dec 2025: behind pace: "
                "far behind with 18 % of the time gone; alert: 50.0 % is above the alert level of 30.0 %" in t
                for t in texts(at))
-    assert any("**Monthly recurring revenue** — $150; target **$500** by 31 Dec 2025: off track: behind pace: "
+    assert any("**Monthly recurring revenue** — $150; target **$500** by 31 Dec 2025: behind pace: "
                "12 % of the way with 40 % of the time gone" in t for t in texts(at))
 
 
