@@ -861,7 +861,7 @@ def anomaly_lines(judged: pd.DataFrame, releases_frame: pd.DataFrame | None, uni
                if not math.isinf(r.deviation) else f"{r.direction} a flat {format_value(r.median, unit)}")
         near = releases_near(releases_frame, r.period, grain)
         shipped = ("; released in this or the previous " + noun + ": " + ", ".join(
-            f"{label} ({d:%d %b})" for d, label in zip(near["date"], near["label"]))) if not near.empty else ""
+            f"{label} ({d.day} {d:%b})" for d, label in zip(near["date"], near["label"]))) if not near.empty else ""
         lines.append(f"- {period_label(r.period, grain)}: **{format_value(r.value, unit)}**, {why}{shipped}")
     return lines
 

@@ -223,7 +223,7 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
             tooltip=[alt.Tooltip("Period:N"), alt.Tooltip("Value:N", title=name), alt.Tooltip("Why unusual:N")]))
 
     if notes is not None:
-        notes["Date"] = [f"{d:%d %b %Y}" for d in notes["date"]]
+        notes["Date"] = [format_date(d) for d in notes["date"]]
         notes["Note"] = [("Released: " if k == "release" else "Note: ") + _short(lbl, 120)
                          for lbl, k in zip(notes["label"], notes["kind"])]
         notes["series"] = ["Release" if k == "release" else "Note" for k in notes["kind"]]
