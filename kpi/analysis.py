@@ -178,7 +178,8 @@ def headline(series: pd.DataFrame, grain: str, spark_periods: int = SPARK_PERIOD
     trend = _trend(spark)
     if row is None:
         return Headline(None, False, None, None, None, None, None, None, None, lc_p, lc, spark, len(series), kind,
-                        so_far_p, so_far, so_far_days, period_days, trend)
+                        trend=trend, so_far_period=so_far_p, so_far=so_far, so_far_days=so_far_days,
+                        period_days=period_days)
     period = row["period"]
     value = _num(row["value"])
     prev_p = period_start(period - timedelta(days=1), grain)
@@ -861,7 +862,7 @@ def anomaly_lines(judged: pd.DataFrame, releases_frame: pd.DataFrame | None, uni
                if not math.isinf(r.deviation) else f"{r.direction} a flat {format_value(r.median, unit)}")
         near = releases_near(releases_frame, r.period, grain)
         shipped = ("; released in this or the previous " + noun + ": " + ", ".join(
-            f"{label} ({d.day} {d:%b})" for d, label in zip(near["date"], near["label"]))) if not near.empty else ""
+            f"{label} ({d:%d %b})" for d, label in zip(near["date"], near["label"]))) if not near.empty else ""
         lines.append(f"- {period_label(r.period, grain)}: **{format_value(r.value, unit)}**, {why}{shipped}")
     return lines
 

@@ -88,7 +88,7 @@ def format_pace(change, unit: str) -> str:
 
 
 def format_date(day) -> str:
-    """The app's one date format: '31 Oct 2026' ('—' for none)."""
+    """The app's one date format: '31 Oct 2026', '05 Jun 2026' ('—' for none)."""
     if day is None:
         return "—"
     if isinstance(day, str):
@@ -96,7 +96,7 @@ def format_date(day) -> str:
             day = _dt.date.fromisoformat(day[:10])
         except ValueError:
             return day
-    return f"{day.day} {day:%b %Y}"
+    return f"{day:%d %b %Y}"
 
 
 def period_label(period, grain: str) -> str:

@@ -91,7 +91,7 @@ def test_the_html_report_shows_every_kpi_and_escapes_user_text(ws):
         assert f"<td>{name}" in page
     assert COLOUR_HEX["red"] in page and "Off track" in page       # revenue is off track
     assert "$500" in page and "Target $2,000 by 30 Jun 2026" in page and "+$100" in page
-    assert "behind pace: 0 % of the way with 17 % of the time gone" in page and "as of 5 Jun 2026" in page
+    assert "behind pace: 0 % of the way with 17 % of the time gone" in page and "as of 05 Jun 2026" in page
     assert page.count("<tr>") == 1 + len(rows)                    # the header and one row per KPI
     assert "<link" not in page and "src=" not in page              # self-contained
 
@@ -113,7 +113,7 @@ def test_the_report_as_pdf_and_png_shows_every_kpi_with_its_status_colour(ws):
     assert revenue["status"] == "Off track" and revenue["fill"] == COLOUR_HEX["red"]
     assert revenue["reason"] == "behind pace: 0 % of the way with 17 % of the time gone"
     assert data[0]["status"] == "No target" and data[0]["fill"] == "#ffffff"
-    assert spec["title"]["subtitle"][0] == "1 off track · as of 5 Jun 2026"
+    assert spec["title"]["subtitle"][0] == "1 off track · as of 05 Jun 2026"
     # A name typed by a user is data for a text mark, never markup or an expression.
     assert data[0]["name"].startswith('=HYPERLINK("http://evil.example"')
 

@@ -59,7 +59,7 @@ def test_a_view_only_link_opens_the_workspace_read_only(workspace_id):
     assert not [b for b in at.button if b.key and b.key.startswith("share_make_")]  # a viewer cannot share
     # The alerts banner, as of the data's date: revenue is off track (bad news, in red).
     assert [e.value for e in at.error if e.value.startswith("Needs attention")] == [
-        "Needs attention as of 5 Jun 2026: Revenue :red[(off track)]. The Scorecard has the details."]
+        "Needs attention as of 05 Jun 2026: Revenue :red[(off track)]. The Scorecard has the details."]
 
     # Data page: the upload control is disabled and the page says why.
     at.switch_page("pages/data.py").run()

@@ -135,7 +135,7 @@ def test_small_workspace_spike_release_and_driver(small_id):
     assert ("Latest complete month, Jul 2025: **50.0 %**, +40.0 pp on the month before · Aug 2025 so far "
             "(19 of 31 days): 10.0 %") in body
     assert ("- Jul 2025: **50.0 %**, 400.0 MADs above the median (10.0 %); released in this or the previous "
-            "month: Pipeline 3.0 (3 Jul)") in body
+            "month: Pipeline 3.0 (03 Jul)") in body
     assert "Ticket escalation rate rose from **10.0 %** (Jun 2025) to **50.0 %** (Jul 2025): +40.0 pp." in body
     # bug: (5 - 0.1 * 5) / 10 - (1 - 0.1 * 5) / 10 = 0.4, all of the change, with half of June's tickets.
     assert "**topic = bug** drove it most: +40.0 pp of the +40.0 pp while holding 50 % of the Jun 2025 base." in body
