@@ -19,13 +19,13 @@ import re
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from kpi import store
 from kpi.goals import GoalsDoc, Target
 from kpi.workspaces import new_workspace_id, open_workspace
+from app_helpers import load_mrr_and_tickets
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
@@ -35,15 +35,7 @@ TIMEOUT = 120
 def small_id() -> str:
     wid = new_workspace_id()
     with open_workspace(wid) as ws:
-        ws.load_frame("subscriptions", pd.DataFrame({
-            "customer_id": ["c1", "c2", "c3"], "start_date": ["2025-01-01", "2025-03-01", "2025-05-10"],
-            "end_date": [None, "2025-06-01", None], "mrr": [100, 200, 50]}))
-        rows = []
-        for month, (n, esc) in enumerate([(10, 1), (10, 1), (10, 1), (10, 1), (10, 5), (4, 2)], start=1):
-            for i in range(n):
-                rows.append({"ticket_id": f"t{month}-{i}", "created_at": f"2025-{month:02d}-{i + 10:02d} 09:00:00",
-                             "escalated": i < esc})
-        ws.load_frame("tickets", pd.DataFrame(rows))
+        load_mrr_and_tickets(ws)
         store.save_kpi_set(ws, ["mrr", "escalation_rate"], ["quality"], "growth")
         store.save_goals(ws, GoalsDoc(targets=[
             Target("mrr", 500, date(2025, 12, 31), baseline=100, baseline_date=date(2025, 1, 31), id="t1"),

@@ -18,7 +18,7 @@ from kpi.goals import GoalsDoc, Target, summary_line
 from kpi.scorecard import kpi_label, needs_attention, scorecard
 from kpi.workspace import Workspace
 from kpi.workspaces import load_sample, new_workspace_id, open_workspace, workspace_path
-from app_helpers import sample_file, copy_in
+from app_helpers import copy_in, load_mrr_and_tickets, sample_file
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
@@ -130,21 +130,10 @@ def test_team_view_adds_progress_projection_and_year_changes(sample):
 # ------------------------------------------------------------------------------------------ hand-made data
 @pytest.fixture
 def small_id() -> str:
-    """MRR: c1 100 from 1 Jan; c2 200 from 1 Mar to 1 Jun; c3 50 from 10 May.
-    At the end of each month (13 Jun, the as-of date, for June): 100, 100, 300, 300, 350, 150.
-    Tickets: 10 a month, 1 escalated Jan-Apr, 5 in May; 4 in June (10th to 13th), 2 escalated.
-    Escalation rate 0.1, 0.1, 0.1, 0.1, 0.5, 0.5; escalated tickets 1, 1, 1, 1, 5, 2."""
+    """app_helpers.load_mrr_and_tickets, with its KPI set and two targets."""
     wid = new_workspace_id()
     with open_workspace(wid) as ws:
-        ws.load_frame("subscriptions", pd.DataFrame({
-            "customer_id": ["c1", "c2", "c3"], "start_date": ["2025-01-01", "2025-03-01", "2025-05-10"],
-            "end_date": [None, "2025-06-01", None], "mrr": [100, 200, 50]}))
-        rows = []
-        for month, (n, esc) in enumerate([(10, 1), (10, 1), (10, 1), (10, 1), (10, 5), (4, 2)], start=1):
-            for i in range(n):
-                rows.append({"ticket_id": f"t{month}-{i}", "created_at": f"2025-{month:02d}-{i + 10:02d} 09:00:00",
-                             "escalated": i < esc})
-        ws.load_frame("tickets", pd.DataFrame(rows))
+        load_mrr_and_tickets(ws)
         store.save_kpi_set(ws, ["mrr", "escalation_rate", "escalated_tickets"], ["quality"], "growth")
         store.save_goals(ws, GoalsDoc(targets=[
             Target("mrr", 500, date(2025, 12, 31), baseline=100, baseline_date=date(2025, 1, 31)),
