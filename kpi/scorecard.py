@@ -109,12 +109,11 @@ def _cell(text: str) -> str:
 
 
 def needs_attention(statuses: list[Status]) -> list[Status]:
-    """Targets `check` and the alerts banner report: off track, missed, raising an alert, or —
-    before their deadline — with no data to judge them on (no value or no baseline): a goal that
-    cannot be judged needs someone to fix its data or its baseline. Not-started targets wait."""
-    return [s for s in statuses
-            if s.status in ("off_track", "missed") or s.alert
-            or (s.status == "no_data" and s.decided_by is None and (s.as_of is None or s.as_of < s.deadline))]
+    """Targets `check` and the alerts banner report: off track, missed, raising an alert, or with
+    no data to judge them on (no value, no baseline value, or none for the deadline's period): a
+    goal that cannot be judged needs someone to fix its data or its baseline — waiting for the
+    deadline would only hide it. Targets not started yet wait."""
+    return [s for s in statuses if s.status in ("off_track", "missed", "no_data") or s.alert]
 
 
 def attention_words(s: Status) -> str:
