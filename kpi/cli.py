@@ -200,10 +200,11 @@ def _filter_arg(text: str | None) -> dict | None:
 
 
 def _scorecard(args):
-    from .goals import load_goals_file
+    from .goals import check_targets, load_goals_file
     from .scorecard import scorecard
     from .compute import as_of_date
     doc = load_goals_file(args.goals)
+    check_targets(doc, args.goals)           # a deadline not after its baseline date is bad input
     ws = open_data(args.data)
     as_of = args.as_of or as_of_date(ws)
     return scorecard(ws, doc, as_of=as_of), as_of, ws
@@ -213,6 +214,7 @@ REPORT_FORMATS = ("html", "pdf", "png")
 
 
 def cmd_scorecard(args) -> int:
+    from .export import RECORD_FIELDS
     from .scorecard import scorecard_markdown, scorecard_records
     statuses, as_of, ws = _scorecard(args)
     if args.format in REPORT_FORMATS:  # the app's one-page report, to attach to an e-mail
@@ -230,25 +232,24 @@ def cmd_scorecard(args) -> int:
     if args.format == "markdown":
         sys.stdout.write(scorecard_markdown(statuses, as_of))
         return EXIT_OK
-    records = scorecard_records(statuses)
-    _write_records(records, args.format, ["kpi", "grain", "period", "value", "previous", "change", "target",
-                                          "deadline", "baseline", "progress", "expected", "status", "alert",
-                                          "projection"])
+    _write_records(scorecard_records(statuses), args.format, list(RECORD_FIELDS))
     return EXIT_OK
 
 
 def cmd_check(args) -> int:
-    from .scorecard import kpi_label, needs_attention
-    from .formatting import format_value
+    """One line per goal that needs attention (kpi.scorecard.needs_attention: off track, missed,
+    an alert, or no data to judge it on before its deadline); exit 1 when there is any."""
+    from .formatting import format_date, format_value
+    from .scorecard import attention_words, kpi_label, needs_attention
     statuses, as_of, _ = _scorecard(args)
     flagged = needs_attention(statuses)
     for s in flagged:
         unit = kpi_label(s.kpi).unit
-        why = s.alert_reason if s.alert and s.status not in ("off_track", "missed") else s.label.lower()
-        print(f"{s.kpi}: {why} — value {format_value(s.value, unit)}, target {format_value(s.target, unit)} "
-              f"by {s.deadline} (as of {as_of})")
+        goal = s.target_words()
+        print(f"{s.kpi}: {attention_words(s)} — value {format_value(s.value, unit)}, "
+              f"{goal[:1].lower() + goal[1:]} (as of {format_date(as_of)})")
     if not flagged:
-        print(f"all {len(statuses)} goals are fine as of {as_of}")
+        print(f"all {len(statuses)} goals are fine as of {format_date(as_of)}")
     return EXIT_ATTENTION if flagged else EXIT_OK
 
 
