@@ -373,7 +373,7 @@ def test_huge_cells_never_reach_pandas_or_the_browser_whole(ws, tmp_path):
     """A Parquet file of 20 distinct 1.5 MB notes (under the cell limit) loads, but what leaves DuckDB
     for pandas and widgets — sample, preview, quality examples, filter and breakdown choices — holds
     at most SHOWN_CHARS of a value."""
-    from kpi import compute, custom, limits
+    from kpi import compute, custom, limits, segments
     from kpi.detect import read_sample, sniff
     from kpi.ingest import preview
     from kpi.quality import quality_report
@@ -390,7 +390,7 @@ def test_huge_cells_never_reach_pandas_or_the_browser_whole(ws, tmp_path):
     assert examples["notes"].dropna().str.len().max() <= limits.SHOWN_CHARS
     assert compute.column_values(ws, "notes") == []
     assert custom.column_values(ws, "customers", "notes") == []
-    assert "notes" not in compute.segment_options(ws)
+    assert "notes" not in segments.breakdown_columns(ws)      # what the sidebar offers (free text)
 
 
 def test_staging_reads_a_bounded_prefix_whatever_the_file_size(tmp_path, monkeypatch):
