@@ -1,0 +1,161 @@
+"""What an engine gives the KPI code: its datasets' tables and columns, and sessions that run SQL.
+
+Every KPI statement is written in DuckDB's dialect with ``?`` parameters. An :class:`Engine` knows
+the source (which dataset tables exist, their columns and types); a :class:`Session` is one
+compute's connection: it runs statements, makes the compute's temporary tables and runs a batch of
+independent statements (Spark runs them at once: each of its queries costs about a second of
+scheduling, whatever the data size).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Iterator, Sequence
+
+import pandas as pd
+
+from ..datasets import DATASETS
+from ..errors import InputError
+from . import dialect
+
+Query = tuple[str, Sequence]
+
+
+class SourceError(InputError):
+    """The source cannot be reached, or lacks a table or a column the data needs."""
+
+
+class Session:
+    """One compute's connection. Subclasses implement ``_execute`` (rows and column names)."""
+
+    kind = "duckdb"
+    prepared: frozenset[str] = frozenset()   # tables prepared at ingest (DuckDB workspaces only)
+    parallel = 1                             # statements run_all may run at once
+
+    def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        return self._execute(sql, params)[0]
+
+    def frame(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
+        rows, names = self._execute(sql, params)
+        return pd.DataFrame.from_records(rows, columns=names)
+
+    def columns_of(self, table: str) -> list[str]:
+        """The columns of a table or view, in order."""
+        return self._execute(f"SELECT * FROM {table} LIMIT 0", ())[1]
+
+    def run_all(self, queries: list[Query]) -> list[list[tuple]]:
+        """The rows of each statement, in order; independent statements, so they may run at once."""
+        if self.parallel <= 1 or len(queries) <= 1:
+            return [self.rows(sql, params) for sql, params in queries]
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            return list(pool.map(lambda q: self.rows(*q), queries))
+
+    # -- to implement ---------------------------------------------------------------------
+    def _execute(self, sql: str, params: Sequence) -> tuple[list[tuple], list[str]]:
+        raise NotImplementedError
+
+    def temp(self, name: str, sql: str, params: Sequence = (), *, view: bool = False) -> None:
+        """Make (or replace) the temporary table — or view — ``name`` of this session."""
+        raise NotImplementedError
+
+    def values(self, name: str, values: Sequence[str]) -> None:
+        """A temporary one-column table ``name(v)`` of text values, filled with bound parameters."""
+        raise NotImplementedError
+
+
+class TranslatingSession(Session):
+    """A session of an engine that speaks another dialect: each statement is translated first."""
+
+    def __init__(self, target: str):
+        self.kind = target
+
+    def translate(self, sql: str, params: Sequence) -> tuple[str, dict]:
+        return dialect.translate(sql, params, self.kind)
+
+
+class Engine:
+    """Where a workspace's KPIs are computed."""
+
+    kind = "duckdb"
+
+    @property
+    def where(self) -> str:
+        """Where the numbers are computed, in words, for a spinner or a note."""
+        raise NotImplementedError
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        raise NotImplementedError
+        yield
+
+    def tables(self) -> dict[str, dict[str, str]]:
+        """{dataset: {column: type}} for each dataset the source holds (types in DuckDB's words)."""
+        raise NotImplementedError
+
+    # -- derived from tables() ------------------------------------------------------------
+    def datasets(self) -> list[str]:
+        have = self.tables()
+        return [d for d in DATASETS if d in have]
+
+    def columns(self, dataset: str) -> list[str]:
+        return list(self.tables().get(dataset, {}))
+
+    def column_types(self, dataset: str) -> dict[str, str]:
+        return dict(self.tables().get(dataset, {}))
+
+    def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with self.session() as s:
+            return s.rows(sql, params)
+
+    def frame(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
+        with self.session() as s:
+            return s.frame(sql, params)
+
+    def close(self) -> None:
+        pass
+
+
+class CatalogCache:
+    """A source's tables and columns, read once a minute at most: every page asks for them and a
+    warehouse's catalog is slow to ask (Spark has no information_schema at all)."""
+
+    def __init__(self, read, seconds: float = 60.0):
+        self._read, self._seconds = read, seconds
+        self._lock = threading.Lock()
+        self._value: dict | None = None
+        self._at: dt.datetime | None = None
+
+    def get(self) -> dict:
+        with self._lock:
+            now = dt.datetime.now()
+            if self._value is None or (now - self._at).total_seconds() > self._seconds:
+                self._value, self._at = self._read(), now
+            return self._value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+# Types as each engine's catalog names them, in DuckDB's words (custom KPIs sum or average
+# only numeric columns, and the CLI checks a source's canonical columns by them).
+_TYPE_WORDS = {
+    "double precision": "DOUBLE", "double": "DOUBLE", "real": "FLOAT", "float": "FLOAT",
+    "bigint": "BIGINT", "integer": "INTEGER", "int": "INTEGER", "smallint": "SMALLINT", "tinyint": "TINYINT",
+    "boolean": "BOOLEAN", "text": "VARCHAR", "string": "VARCHAR", "character varying": "VARCHAR",
+    "character": "VARCHAR", "varchar": "VARCHAR", "date": "DATE",
+    "timestamp without time zone": "TIMESTAMP", "timestamp_ntz": "TIMESTAMP",
+    "timestamp with time zone": "TIMESTAMP WITH TIME ZONE", "timestamp": "TIMESTAMP",
+}
+
+
+def duckdb_type(name: str) -> str:
+    """An engine's type name in DuckDB's words (numeric/decimal keep their precision)."""
+    low = (name or "").strip().lower()
+    if low.startswith(("numeric", "decimal")):
+        return "DECIMAL" + low[len("numeric"):] if low.startswith("numeric") else low.upper()
+    if low.startswith(("varchar", "char")):
+        return "VARCHAR"
+    return _TYPE_WORDS.get(low, low.upper())

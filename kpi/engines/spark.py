@@ -1,0 +1,181 @@
+"""Apache Spark (PySpark): local mode over a folder of Parquet files, or a cluster by Spark Connect.
+
+The source is either a folder holding one Parquet file (or folder of files) per dataset, named
+after it (``events.parquet``, ``payments/``…), or a Spark Connect address (``sc://HOST:PORT``)
+whose catalog holds one table per dataset (in ``--schema`` when given). Each compute works in a
+session of its own (its temporary views are its own). Spark spends about a second scheduling each
+query whatever the data size, so a compute's independent KPI queries are submitted together.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ..datasets import DATASETS
+from .base import CatalogCache, Engine, SourceError, TranslatingSession, duckdb_type
+
+_LOCK = threading.Lock()
+_LOCAL: dict[str, object] = {}   # one local Spark per process (a JVM each), by master
+
+
+def _pyspark():
+    try:
+        import pyspark  # noqa: F401
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SourceError("spark: the pyspark package is not installed — pip install -r requirements-spark.txt") from None
+    return SparkSession
+
+
+def local_spark(master: str | None = None):
+    """The process's local Spark (started once: about ten seconds). Needs Java 17."""
+    master = master or os.environ.get("KPI_SPARK_MASTER", "local[2]")
+    with _LOCK:
+        if master not in _LOCAL:
+            SparkSession = _pyspark()
+            builder = (SparkSession.builder.master(master).appName("kpi-explorer")
+                       .config("spark.sql.session.timeZone", "UTC")
+                       .config("spark.ui.enabled", "false")
+                       .config("spark.sql.shuffle.partitions", os.environ.get("KPI_SPARK_PARTITIONS", "4"))
+                       .config("spark.driver.memory", os.environ.get("KPI_SPARK_MEMORY", "4g"))
+                       .config("spark.sql.ansi.enabled", "false"))
+            try:
+                spark = builder.getOrCreate()
+            except Exception as exc:  # noqa: BLE001 — Java missing or the JVM refused to start
+                raise SourceError(f"spark: cannot start a local Spark ({_first_line(exc)}) — "
+                                  "it needs Java 17 (apt-get install openjdk-17-jre-headless)") from None
+            spark.sparkContext.setLogLevel("ERROR")
+            _LOCAL[master] = spark
+        return _LOCAL[master]
+
+
+def _session_settings(spark) -> None:
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    # DuckDB's semantics for the KPI SQL: integer overflow and bad casts as nulls are not hidden
+    # by ANSI mode differences (our SQL never relies on either).
+    spark.conf.set("spark.sql.ansi.enabled", "false")
+
+
+class SparkSession_(TranslatingSession):
+    parallel = 4
+
+    def __init__(self, spark):
+        super().__init__("spark")
+        self.spark = spark
+
+    def _execute(self, sql: str, params: Sequence) -> tuple[list[tuple], list[str]]:
+        text, args = self.translate(sql, params)
+        df = self.spark.sql(text, args=args or None)
+        return [tuple(r) for r in df.collect()], list(df.columns)
+
+    def columns_of(self, table: str) -> list[str]:
+        return list(self.spark.table(table.strip('"')).columns)
+
+    def temp(self, name: str, sql: str, params: Sequence = (), *, view: bool = False) -> None:
+        text, args = self.translate(sql, params)
+        df = self.spark.sql(text, args=args or None)
+        if not view:
+            # Computed once and kept (a temp view would be computed again by every query reading it).
+            df = df.localCheckpoint(eager=True)
+        df.createOrReplaceTempView(name)
+
+    def values(self, name: str, values: Sequence[str]) -> None:
+        from pyspark.sql.types import StringType, StructField, StructType
+        schema = StructType([StructField("v", StringType(), True)])
+        self.spark.createDataFrame([(v,) for v in values], schema).createOrReplaceTempView(name)
+
+
+class SparkEngine(Engine):
+    kind = "spark"
+
+    def __init__(self, source: str, schema: str | None = None):
+        self.source = source
+        self.schema = schema
+        self.remote = source.startswith("sc://")
+        if not self.remote:
+            folder = Path(source)
+            if not folder.is_dir():
+                raise SourceError(f"spark: {source} is not a folder of Parquet files nor a Spark Connect "
+                                  "address (sc://HOST:PORT)")
+            self.files = _dataset_files(folder)
+            if not self.files:
+                raise SourceError(f"spark: {source} holds no Parquet file named after a dataset "
+                                  f"(e.g. events.parquet) — datasets are {', '.join(DATASETS)}")
+        self._remote_spark = None
+        self._catalog = CatalogCache(self._read_tables)
+
+    @property
+    def where(self) -> str:
+        if self.remote:
+            return f"on Spark at {self.source.split(';')[0]}" + (f" (schema {self.schema})" if self.schema else "")
+        return f"on a local Spark (Parquet files in {Path(self.source).name})"
+
+    def _root(self):
+        if not self.remote:
+            return local_spark()
+        with _LOCK:
+            if self._remote_spark is None:
+                SparkSession = _pyspark()
+                try:
+                    self._remote_spark = SparkSession.builder.remote(self.source).getOrCreate()
+                except Exception as exc:  # noqa: BLE001
+                    raise SourceError(f"spark: cannot connect to {self.source} — {_first_line(exc)}") from None
+            return self._remote_spark
+
+    def _new_session(self):
+        root = self._root()
+        if self.remote:
+            spark = root  # a Connect client session; its temporary views are this client's
+        else:
+            spark = root.newSession()
+        _session_settings(spark)
+        if self.schema:
+            spark.catalog.setCurrentDatabase(self.schema)
+        if not self.remote:
+            for name, path in self.files.items():
+                spark.read.parquet(str(path)).createOrReplaceTempView(name)
+        return spark
+
+    @contextmanager
+    def session(self) -> Iterator[SparkSession_]:
+        try:
+            spark = self._new_session()
+        except SourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — a bad schema, an unreadable file
+            raise SourceError(f"spark: cannot open {self.source} — {_first_line(exc)}") from None
+        yield SparkSession_(spark)
+
+    def _read_tables(self) -> dict[str, dict[str, str]]:
+        spark = self._new_session()
+        out: dict[str, dict[str, str]] = {}
+        names = list(self.files) if not self.remote else \
+            [t.name for t in spark.catalog.listTables(self.schema) if t.name in DATASETS]
+        for name in names:
+            try:
+                fields = spark.table(name).schema.fields
+            except Exception as exc:  # noqa: BLE001
+                raise SourceError(f"spark: cannot read the {name} table — {_first_line(exc)}") from None
+            out[name] = {f.name: duckdb_type(f.dataType.simpleString()) for f in fields}
+        return out
+
+    def tables(self) -> dict[str, dict[str, str]]:
+        return self._catalog.get()
+
+
+def _dataset_files(folder: Path) -> dict[str, Path]:
+    """The folder's Parquet data per dataset: ``events.parquet`` or a folder ``events/``."""
+    found = {}
+    for name in DATASETS:
+        for candidate in (folder / f"{name}.parquet", folder / name):
+            if candidate.exists():
+                found[name] = candidate
+                break
+    return found
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
