@@ -105,6 +105,24 @@ class Engine:
     def column_types(self, dataset: str) -> dict[str, str]:
         return dict(self.tables().get(dataset, {}))
 
+    def filled(self) -> set[tuple[str, str]]:
+        """(dataset, column) for each canonical column of the source's datasets that holds at least
+        one value: asked in one statement (a probe per column costs a round trip, and on Spark a job)."""
+        probes = [(ds, c) for ds in self.datasets() for c in DATASETS[ds].column_names if c in self.columns(ds)]
+        if not probes:
+            return set()
+        union = " UNION ALL ".join(
+            f'SELECT {i} AS i FROM (SELECT 1 AS one FROM "{ds}" WHERE "{c}" IS NOT NULL LIMIT 1) q{i}'
+            for i, (ds, c) in enumerate(probes))
+        return {probes[r[0]] for r in self.rows(union)}
+
+    def filled_set(self) -> set[tuple[str, str]]:
+        """:meth:`filled`, asked once a minute at most."""
+        cache = self.__dict__.get("_filled_cache")
+        if cache is None:
+            cache = self.__dict__["_filled_cache"] = CatalogCache(self.filled)
+        return cache.get()
+
     def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self.session() as s:
             return s.rows(sql, params)

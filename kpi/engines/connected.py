@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from ..datasets import DATASETS
 from ..errors import InputError
 from .base import Engine, SourceError
 
@@ -104,13 +105,15 @@ class ConnectedWorkspace:
         return self.engine.columns(dataset)
 
     def has_column(self, dataset: str, column: str) -> bool:
+        """True when the source's dataset has the column and it holds at least one value."""
         if not self.has(dataset) or column not in self.columns(dataset):
             return False
+        if column in DATASETS[dataset].column_names:
+            return (dataset, column) in self.engine.filled_set()
         q = '"' + column.replace('"', '""') + '"'
         return bool(self.rows(f'SELECT 1 FROM "{dataset}" WHERE {q} IS NOT NULL LIMIT 1'))
 
     def segment_columns(self) -> dict[str, list[str]]:
-        from ..datasets import DATASETS
         return {ds: [c for c in self.columns(ds) if c not in DATASETS[ds].column_names] for ds in self.datasets()}
 
     def rows(self, sql: str, params=None) -> list[tuple]:

@@ -39,6 +39,7 @@ def local_spark(master: str | None = None):
             builder = (SparkSession.builder.master(master).appName("kpi-explorer")
                        .config("spark.sql.session.timeZone", "UTC")
                        .config("spark.ui.enabled", "false")
+                       .config("spark.ui.showConsoleProgress", "false")
                        .config("spark.sql.shuffle.partitions", os.environ.get("KPI_SPARK_PARTITIONS", "4"))
                        .config("spark.driver.memory", os.environ.get("KPI_SPARK_MEMORY", "4g"))
                        .config("spark.sql.ansi.enabled", "false"))
@@ -65,6 +66,7 @@ class SparkSession_(TranslatingSession):
     def __init__(self, spark):
         super().__init__("spark")
         self.spark = spark
+        self.kept: list = []
 
     def _execute(self, sql: str, params: Sequence) -> tuple[list[tuple], list[str]]:
         text, args = self.translate(sql, params)
@@ -78,9 +80,17 @@ class SparkSession_(TranslatingSession):
         text, args = self.translate(sql, params)
         df = self.spark.sql(text, args=args or None)
         if not view:
-            # Computed once and kept (a temp view would be computed again by every query reading it).
-            df = df.localCheckpoint(eager=True)
+            # Computed once, now, and kept: a temp view would be computed again by every query
+            # reading it, and the KPI queries that read it run at once.
+            df = df.persist()
+            df.count()
+            self.kept.append(df)
         df.createOrReplaceTempView(name)
+
+    def close(self) -> None:
+        for df in self.kept:
+            df.unpersist()
+        self.kept.clear()
 
     def values(self, name: str, values: Sequence[str]) -> None:
         from pyspark.sql.types import StringType, StructField, StructType
@@ -104,8 +114,8 @@ class SparkEngine(Engine):
             if not self.files:
                 raise SourceError(f"spark: {source} holds no Parquet file named after a dataset "
                                   f"(e.g. events.parquet) — datasets are {', '.join(DATASETS)}")
-        self._remote_spark = None
         self._catalog = CatalogCache(self._read_tables)
+        self._schemas: dict = {}
 
     @property
     def where(self) -> str:
@@ -113,30 +123,26 @@ class SparkEngine(Engine):
             return f"on Spark at {self.source.split(';')[0]}" + (f" (schema {self.schema})" if self.schema else "")
         return f"on a local Spark (Parquet files in {Path(self.source).name})"
 
-    def _root(self):
-        if not self.remote:
-            return local_spark()
-        with _LOCK:
-            if self._remote_spark is None:
-                SparkSession = _pyspark()
-                try:
-                    self._remote_spark = SparkSession.builder.remote(self.source).getOrCreate()
-                except Exception as exc:  # noqa: BLE001
-                    raise SourceError(f"spark: cannot connect to {self.source} — {_first_line(exc)}") from None
-            return self._remote_spark
-
     def _new_session(self):
-        root = self._root()
+        """A Spark session of its own (its temporary views are its own)."""
         if self.remote:
-            spark = root  # a Connect client session; its temporary views are this client's
+            SparkSession = _pyspark()
+            try:
+                spark = SparkSession.builder.remote(self.source).create()
+            except Exception as exc:  # noqa: BLE001 — an address nothing answers at
+                raise SourceError(f"spark: cannot connect to {self.source} — {_first_line(exc)}") from None
         else:
-            spark = root.newSession()
+            spark = local_spark().newSession()
         _session_settings(spark)
         if self.schema:
             spark.catalog.setCurrentDatabase(self.schema)
         if not self.remote:
             for name, path in self.files.items():
-                spark.read.parquet(str(path)).createOrReplaceTempView(name)
+                # The schema read once (inferring it reads the files' footers: a job each time).
+                known = self._schemas.get(name)
+                df = (spark.read.schema(known) if known is not None else spark.read).parquet(str(path))
+                self._schemas.setdefault(name, df.schema)
+                df.createOrReplaceTempView(name)
         return spark
 
     @contextmanager
@@ -147,10 +153,19 @@ class SparkEngine(Engine):
             raise
         except Exception as exc:  # noqa: BLE001 — a bad schema, an unreadable file
             raise SourceError(f"spark: cannot open {self.source} — {_first_line(exc)}") from None
-        yield SparkSession_(spark)
+        session = SparkSession_(spark)
+        try:
+            yield session
+        finally:
+            session.close()
+            if self.remote:
+                spark.stop()
 
     def _read_tables(self) -> dict[str, dict[str, str]]:
-        spark = self._new_session()
+        with self.session() as session:
+            return self._tables_of(session.spark)
+
+    def _tables_of(self, spark) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         names = list(self.files) if not self.remote else \
             [t.name for t in spark.catalog.listTables(self.schema) if t.name in DATASETS]
