@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Mapping
 import pandas as pd
 
 from . import catalog, custom, derived, engines
-from .datasets import DATASETS, primary_date_sql
+from .datasets import DATASETS, SQL_TYPES, primary_date_sql
 from .errors import InputError, UnknownKpi
 from .workspace import Workspace, quote_ident
 
@@ -701,7 +701,10 @@ class Run:
             seg = self.segment_expr(ds)
             self.segmentable[ds] = seg is not None
             seg_sel, seg_join = seg if seg else ("CAST(NULL AS VARCHAR)", "")
-            canon = ", ".join(f"x.{quote_ident(c)}" for c in DATASETS[ds].column_names)
+            have = set(self.ws.columns(ds))
+            # A source table may lack optional canonical columns (a workspace has them all): null.
+            canon = ", ".join(f"x.{quote_ident(c.name)}" if c.name in have else
+                              f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {quote_ident(c.name)}" for c in DATASETS[ds].columns)
             where = [f"{primary_date_sql(ds, 'x.')} <= {a}"]
             if ds in BASE_FILTERS:
                 where.append(BASE_FILTERS[ds])

@@ -2,8 +2,10 @@
 
 The hand-made fixtures are those of the KPI oracle tests (tests/test_kpis_*.py,
 tests/test_kpi_rules.py): each oracle test is run once with its ``run`` recording the workspace
-and the question it asks, and every recorded workspace is then computed at all five grains on each
-engine, its tables copied there under their canonical names and types. The sample data is
+and the question it asks. On PostgreSQL every recorded workspace is computed at all five grains,
+its tables copied there under their canonical names and types; Spark, which spends seconds on each
+compute, computes all fixtures' rows at once (one workspace, a column saying which fixture each
+row comes from) at all five grains, and by fixture at month grain. The sample data is
 computed whole at month grain, with a breakdown and with a filter. Values, numerators and
 denominators must agree within 1e-9 relative.
 """
@@ -12,9 +14,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-import tempfile
-from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import engine_sources
@@ -97,12 +98,29 @@ def test_postgres_gives_duckdbs_numbers_on_every_hand_made_fixture_and_grain(fix
     assert not problems, "\n".join(problems[:40])
 
 
-def test_spark_gives_duckdbs_numbers_on_every_hand_made_fixture_and_grain(fixtures, local_spark):
-    problems = []
-    root = Path(tempfile.mkdtemp(prefix="kpi-spark-fixtures-"))
-    for n, (ws, kpis, as_of, segment) in enumerate(fixtures):
-        engine = engines.open_engine("spark", str(engine_sources.to_parquet(ws, root / f"fixture_{n}")))
-        problems += _check(ws, engine, kpis, as_of, segment)
+def merged_workspace(fixtures) -> Workspace:
+    """Every distinct fixture workspace's rows in one workspace, each row marked with its fixture
+    (a column ``fixture``): Spark spends seconds on each compute, so it computes them all at once."""
+    frames: dict[str, list[pd.DataFrame]] = {}
+    seen = set()
+    for ws, *_ in fixtures:
+        key = _fingerprint(ws)
+        if key in seen:
+            continue
+        seen.add(key)
+        for name in ws.datasets():
+            frames.setdefault(name, []).append(ws.df(f'SELECT * FROM "{name}"').assign(fixture=f"f{len(seen):03d}"))
+    merged = Workspace(None)
+    for name, parts in frames.items():
+        merged.load_frame(name, pd.concat(parts, ignore_index=True))
+    return merged
+
+
+def test_spark_gives_duckdbs_numbers_on_the_hand_made_fixtures_at_every_grain(fixtures, local_spark, tmp_path):
+    merged = merged_workspace(fixtures)
+    engine = engines.open_engine("spark", str(engine_sources.to_parquet(merged, tmp_path / "fixtures")))
+    problems = _check(merged, engine, None, None, None)                              # the whole catalog, 5 grains
+    problems += _check(merged, engine, None, None, "fixture", grains=("month",))     # each fixture as its own data
     assert not problems, "\n".join(problems[:40])
 
 

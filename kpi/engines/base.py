@@ -131,6 +131,28 @@ class Engine:
         with self.session() as s:
             return s.frame(sql, params)
 
+    def problems(self) -> list[str]:
+        """What keeps the source's tables from being read as datasets, one sentence each: no table
+        named after a dataset, a required column missing, a canonical column of another type."""
+        tables = self.tables()
+        found = [d for d in DATASETS if d in tables]
+        if not found:
+            return [f"{self.kind}: no table {self.where.removeprefix('in ').removeprefix('on ')} is named after a "
+                    f"dataset — name them {', '.join(list(DATASETS)[:4])}… (one table per dataset)"]
+        out = []
+        for ds in found:
+            have = tables[ds]
+            for col in DATASETS[ds].columns:
+                if col.name not in have:
+                    if col.required:
+                        out.append(f"{self.kind}: table {ds} has no column {col.name} ({_KIND_WORDS[col.type]}), "
+                                   "which it needs")
+                    continue
+                if not _fits(col.type, have[col.name]):
+                    out.append(f"{self.kind}: column {ds}.{col.name} holds {have[col.name].lower()}, "
+                               f"not {_KIND_WORDS[col.type]}")
+        return out
+
     def close(self) -> None:
         pass
 
@@ -177,3 +199,29 @@ def duckdb_type(name: str) -> str:
     if low.startswith(("varchar", "char")):
         return "VARCHAR"
     return _TYPE_WORDS.get(low, low.upper())
+
+
+_KIND_WORDS = {"id": "an id: text or an integer", "text": "text", "date": "a date", "timestamp": "a timestamp",
+               "number": "a number", "int": "an integer", "bool": "true/false"}
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+_NUMBERS = _INTEGERS + ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
+
+
+def _fits(kind: str, sql_type: str) -> bool:
+    """Whether a column of ``sql_type`` (DuckDB's words) can stand for a canonical column of ``kind``."""
+    t = sql_type.upper()
+    if kind == "id":
+        return t == "VARCHAR" or t in _INTEGERS
+    if kind == "text":
+        return t == "VARCHAR"
+    if kind == "date":
+        return t == "DATE"
+    if kind == "timestamp":
+        return t.startswith("TIMESTAMP")
+    if kind == "number":
+        return t.startswith(_NUMBERS)
+    if kind == "int":
+        return t in _INTEGERS or t.startswith("DECIMAL")
+    if kind == "bool":
+        return t == "BOOLEAN"
+    return True

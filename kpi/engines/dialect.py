@@ -47,6 +47,16 @@ def _percentile(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _date_trunc(node: exp.Expression) -> exp.Expression:
+    """Spark: always ``date_trunc(unit, x)``; SQLGlot writes ``TRUNC(date, 'DAY')`` for a date,
+    which Spark answers with null for days."""
+    if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
+        unit = node.args.get("unit")
+        name = unit.name if isinstance(unit, (exp.Literal, exp.Var)) else str(node.text("unit"))
+        return exp.Anonymous(this="date_trunc", expressions=[exp.Literal.string(name.upper()), node.this.copy()])
+    return node
+
+
 def _arg_max(node: exp.Expression) -> exp.Expression:
     """PostgreSQL has no max_by/min_by: the first of the values ordered by the key."""
     if isinstance(node, (exp.ArgMax, exp.ArgMin)):
@@ -106,7 +116,7 @@ def _translate_text(sql: str, target: str) -> str:
         raise ValueError(f"unknown SQL dialect {target!r}")
     tree = sqlglot.parse_one(_named_parameters(sql), read="duckdb")
     if target == "spark":
-        tree = tree.transform(_percentile).transform(_series_table)
+        tree = tree.transform(_percentile).transform(_series_table).transform(_date_trunc)
     else:
         tree = tree.transform(_arg_max).transform(_round).transform(_series_in_select)
         tree = _alias_subqueries(tree)
