@@ -4,8 +4,7 @@ The hand-made fixtures are those of the KPI oracle tests (tests/test_kpis_*.py,
 tests/test_kpi_rules.py): each oracle test is run once with its ``run`` recording the workspace
 and the question it asks. On PostgreSQL every recorded workspace is computed at all five grains,
 its tables copied there under their canonical names and types; Spark, which spends seconds on each
-compute, computes all fixtures' rows at once (one workspace, a column saying which fixture each
-row comes from) at all five grains, and by fixture at month grain. The sample data is
+compute, computes all fixtures' rows at once (one workspace) at all five grains. The sample data is
 computed whole at month grain, with a breakdown and with a filter. Values, numerators and
 denominators must agree within 1e-9 relative.
 """
@@ -120,7 +119,6 @@ def test_spark_gives_duckdbs_numbers_on_the_hand_made_fixtures_at_every_grain(fi
     merged = merged_workspace(fixtures)
     engine = engines.open_engine("spark", str(engine_sources.to_parquet(merged, tmp_path / "fixtures")))
     problems = _check(merged, engine, None, None, None)                              # the whole catalog, 5 grains
-    problems += _check(merged, engine, None, None, "fixture", grains=("month",))     # each fixture as its own data
     assert not problems, "\n".join(problems[:40])
 
 

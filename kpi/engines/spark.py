@@ -61,7 +61,9 @@ def _session_settings(spark) -> None:
 
 
 class SparkSession_(TranslatingSession):
-    parallel = 4
+    # KPI queries submitted at once (each costs Spark about a second of scheduling whatever the
+    # data size, so they overlap; one UNION ALL of them was slower here: Catalyst plans it slowly).
+    parallel = int(os.environ.get("KPI_SPARK_PARALLEL", "4"))
 
     def __init__(self, spark):
         super().__init__("spark")
