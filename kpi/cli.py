@@ -91,8 +91,16 @@ def _missing_tables(ws, kpi_ids: list[str]) -> None:
     available = catalog.availability(ws)
     for k in kpi_ids:
         if k in available and not available[k].computable:
-            raise engines.SourceError(f"{engine.kind}: {k} cannot be computed {engine.where} — the source lacks "
-                                      f"{'; '.join(available[k].missing) or 'its tables'}")
+            raise engines.SourceError(f"{engine.kind}: {k} cannot be computed {engine.where} — it needs "
+                                      + "; ".join(_table_words(step) for step in available[k].steps))
+
+
+def _table_words(step) -> str:
+    """A catalog step ("add the events dataset", "map customers.trial_start") in a source's words."""
+    if step.action == "map":
+        return " or ".join(f"values in column {ds}.{c}" for ds, c in zip(step.datasets, step.columns))
+    columns = step.columns or ("",) * len(step.datasets)
+    return " or ".join(f"a table {ds}" + (f" with values in {c}" if c else "") for ds, c in zip(step.datasets, columns))
 
 
 def _clean(value):
