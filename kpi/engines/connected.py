@@ -127,8 +127,9 @@ class ConnectedWorkspace:
 
     def dataset_info(self) -> pd.DataFrame:
         names = self.datasets()
+        # Rows are not counted: a count is a scan of the whole table in a warehouse.
         return pd.DataFrame({"name": names, "source": [self.engine.where] * len(names),
-                             "mapping": ["{}"] * len(names), "rows": [None] * len(names),
+                             "mapping": ["{}"] * len(names), "rows": [0] * len(names),
                              "loaded_at": [None] * len(names), "extra_columns": ["[]"] * len(names)})
 
     def cursor(self):

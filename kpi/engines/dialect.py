@@ -75,6 +75,27 @@ def _round(node: exp.Expression) -> exp.Expression:
     return node
 
 
+_NUMBER_TEXT = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_DATE_TEXT = r"^\s*[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*$"
+
+
+def _try_cast(node: exp.Expression) -> exp.Expression:
+    """PostgreSQL 15 cannot try a cast: the cast is made only of text that reads as the type (a
+    number; an ISO date or time — a date-shaped impossible day such as 2025-02-30 still fails)."""
+    if isinstance(node, exp.TryCast):
+        to = node.args["to"]
+        if to.is_type(*exp.DataType.NUMERIC_TYPES):
+            pattern = _NUMBER_TEXT
+        elif to.is_type(*exp.DataType.TEMPORAL_TYPES):
+            pattern = _DATE_TEXT
+        else:
+            return exp.Cast(this=node.this.copy(), to=to.copy())
+        text = exp.cast(node.this.copy(), "VARCHAR")
+        looks = exp.RegexpLike(this=text, expression=exp.Literal.string(pattern))
+        return exp.Case(ifs=[exp.If(this=looks, true=exp.Cast(this=text.copy(), to=to.copy()))])
+    return node
+
+
 def _series_in_select(node: exp.Expression) -> exp.Expression:
     """``unnest(generate_series(a, b))`` in a select list: PostgreSQL's generate_series already
     returns rows (unnest of it is an error)."""
@@ -118,7 +139,7 @@ def _translate_text(sql: str, target: str) -> str:
     if target == "spark":
         tree = tree.transform(_percentile).transform(_series_table).transform(_date_trunc)
     else:
-        tree = tree.transform(_arg_max).transform(_round).transform(_series_in_select)
+        tree = tree.transform(_arg_max).transform(_round).transform(_series_in_select).transform(_try_cast)
         tree = _alias_subqueries(tree)
     text = tree.sql(dialect=target)
     if target == "postgres":  # psycopg reads % as the start of a parameter: a literal one is %%

@@ -79,6 +79,10 @@ def test_connect_a_database_then_the_scorecard_is_computed_there(warehouse, samp
         series = analysis.series_of(frame, k)
         assert cards[kpi_label(k).name] == format_value(series["value"].iloc[-1], kpi_label(k).unit)
 
+    for page in ("pages/trends.py", "pages/goals.py", "pages/library.py"):   # every page works on it
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+
     # Disconnecting goes back to the workspace's own (empty) data.
     at.switch_page("pages/data.py").run()
     at.button(key="connect_disconnect").click().run()
