@@ -667,6 +667,7 @@ def _word_score(header: str, col: Column) -> float:
         wanted = set(sw)
         for words in _word_forms(header):
             have = {_singular(w) for w in words}
+            exact = have == wanted
             if dates:   # 'closed_datetime' is 'closed_at': the words that only say "a time" aside
                 have, wanted = have - _TYPE_WORDS, {w for w in sw if w not in _TYPE_WORDS}
                 if not wanted:
@@ -674,7 +675,8 @@ def _word_score(header: str, col: Column) -> float:
             if not have:
                 continue
             if have == wanted and len(wanted) >= 1:
-                best = max(best, 0.85 * score)
+                # 'Start Date' names start_date better than 'Start' does (which only matches without 'date')
+                best = max(best, (0.85 if exact else 0.83) * score)
             elif wanted < have and (have - wanted) <= _QUALIFIERS and (dates or len(wanted) > 1):
                 best = max(best, 0.8 * score)
         if 2 <= len(sw) <= 3 and glued != normalise_name(syn):
