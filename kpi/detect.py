@@ -24,7 +24,8 @@ from .datasets import DATASETS, Column, normalise_name
 from . import evidence, tool_exports
 from .errors import InputError
 from .memory import recall
-from .vocabulary import BILLING_PERIODS, DEFECT_STAGES, FALSE_WORDS, TRUE_WORDS  # noqa: F401 (re-exported)
+from .vocabulary import (BILLING_PERIODS, DEFECT_STAGES, FALSE_WORDS, TRUE_WORDS,  # noqa: F401 (re-exported)
+                         ZONE_ABBREVIATIONS)
 
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 1 << 20      # enough for the header and a few hundred rows of any real export
@@ -55,14 +56,6 @@ NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 COMMA_DECIMAL_EVIDENCE = r",\d{1,2}\D*$|,\d{4,}\D*$|\.\d{3},"
 DOT_DECIMAL_EVIDENCE = r"\.\d{1,2}\D*$|\.\d{4,}\D*$|,\d{3}\."
 
-# Time-zone names that exports write after a time, and their offsets from UTC in minutes. Names
-# that mean several zones (IST: India, Ireland, Israel) are left out; CST is North America's.
-ZONE_ABBREVIATIONS = {
-    "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120, "MET": 60, "MEST": 120,
-    "EET": 120, "EEST": 180, "MSK": 180, "EST": -300, "EDT": -240, "CST": -360, "CDT": -300, "MST": -420,
-    "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480, "HST": -600, "AST": -240, "ADT": -180,
-    "NST": -210, "NDT": -150, "JST": 540, "KST": 540, "HKT": 480, "SGT": 480, "AWST": 480, "ACST": 570,
-    "ACDT": 630, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780, "BRT": -180, "ART": -180}
 # Empty-looking markers that database and notebook exports write for a missing typed value.
 NULL_MARKERS = ("null", "NULL", "Null", r"\N", "None", "NaN", "nan", "--")
 
@@ -1021,7 +1014,8 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
     given_conf: dict[str, float] = {}
     if remembered is not None:
         fixed = {**remembered.mapping, **fixed}
-    overlap = evidence.id_overlap(sample, columns, evidence.known_ids(ws)) if ws is not None else {}
+    known = evidence.known_ids(ws) if ws is not None else frozenset()
+    overlap = evidence.id_overlap(sample, columns, known)
     profile = tool_exports.match(columns, dataset or (remembered.dataset if remembered else None))
     named = dataset_from_file_name(file_name)
     hinted = _hinted_datasets(file_name)
@@ -1032,7 +1026,8 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
         given, extra_derived, conf_in = dict(fixed), None, dict(given_conf)
         idcol = evidence.ID_COLUMNS.get(name)
         best = max(overlap.items(), key=lambda kv: (kv[1], -columns.index(kv[0])), default=None)
-        if idcol and idcol not in given and best and best[1] >= 0.5 and best[0] not in given.values():
+        if idcol and idcol not in given and best and best[1] >= 0.5 and best[0] not in given.values() \
+                and _mostly_filled(facts, best[0], sample):
             given[idcol], conf_in[idcol] = best[0], 0.95   # it joins to what is loaded: it is the user id
         if profile is not None and name == profile.dataset:
             taken = {v for v in given.values() if v}
@@ -1086,12 +1081,31 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
         mapping, conf, derived, notes = {}, {}, {}, {}
     tool = profile.tool if profile is not None and chosen == profile.dataset else None
     decisions = evidence.decisions_for(chosen, mapping, derived, facts, overlap, notes.get("tool_mrr"),
-                                       notes.get("plan_column")) if chosen else []
+                                       notes.get("plan_column"), ids_loaded=bool(known), confidence=conf,
+                                       header_id=_header_id(columns, sample, chosen, labels, facts)) \
+        if chosen else []
     return Detection(dataset=chosen, confidence=confidence, mapping=dict(mapping), column_confidence=dict(conf),
                      alternatives=alternatives, derived=dict(derived), file_name=file_name, tool=tool,
                      remembered=remembered is not None and chosen == remembered.dataset,
                      notes=tool_exports.rule_notes(profile) if tool else [], decisions=decisions,
                      plan_column=notes.get("plan_column"))
+
+
+def _mostly_filled(facts, column: str, sample) -> bool:
+    """A column that leaves most rows empty is no row's id, whatever few values it has."""
+    f = facts.get(column) if facts is not None else None
+    rows = len(sample) if sample is not None else 0
+    return f is None or not rows or f.filled * 2 >= rows
+
+
+def _header_id(columns: list[str], sample, dataset: str, labels, facts) -> tuple[str, float] | None:
+    """The column the header alone names best as the dataset's user id (whatever the workspace's ids say)."""
+    idcol = evidence.ID_COLUMNS.get(dataset)
+    if idcol is None:
+        return None
+    pairs = _column_scores(columns, sample, dataset, (DATASETS[dataset].column(idcol),), labels, facts)
+    best = max(pairs, key=lambda p: (p[0], -p[2]), default=None)
+    return (best[4], best[0]) if best else None
 
 
 def detect_file(path: str | Path, file_name: str | None = None, *, ws=None) -> tuple[FileLayout, Detection]:

@@ -23,7 +23,7 @@ from .datasets import normalise_name
 from .tool_exports import (LIST_SPLIT, UUID_RE, Constant, DropRows, ExportProfile, Fill, FlagWords, KeepRows,
                            Sign, StageWords, When, platform_from_file_name)
 from .vocabulary import (BUG_WORDS, ESCALATION_WORDS, ISSUE_STAGES, PAID_STATUSES, PLAN_PERIOD_WORDS,
-                         REFUND_WORDS, SENTINEL_IDS, UNPAID_STATUSES)
+                         REFUND_WORDS, SENTINEL_IDS, UNPAID_STATUSES, ZONE_ABBREVIATIONS)
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,10 @@ def says_utc(header: str) -> bool:
 _INT = re.compile(r"^[+-]?\d+$")
 _NUM = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)$")
 _CLOCK = re.compile(r"^\d{1,4}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
+_TIME_OF_DAY = re.compile(r"\d:\d{2}")
+# after a time: 'Z', an offset ('+02:00', '-0500'), or a zone's name ('UTC', 'GMT+2', 'PST')
+_OFFSET_END = re.compile(r"\d(?::\d{2})?(?:\.\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+_NAME_END = re.compile(r"\d(?:\s*[AaPp]\.?[Mm]\.?)?\s*([A-Za-z]{1,5})(?:[+-]\d{1,2}(?::?\d{2})?)?$")
 # epoch magnitudes of 2000-01-01 .. 2040-01-01 in each unit
 EPOCH_RANGES = {"seconds": (9.46e8, 2.21e9), "milliseconds": (9.46e11, 2.21e12), "microseconds": (9.46e14, 2.21e15)}
 
@@ -104,6 +108,8 @@ class ColumnFacts:
     sentinels: tuple[str, ...] = ()  # values that mean "none" beside values of another shape
     dotted: bool = False             # a flattened JSON path ('data.attributes.total')
     indexed: bool = False            # a path through a list ('items.0.id'): a nested item's field
+    timed: bool = False              # some value holds a time of day ('2024-04-01 23:30')
+    zoned: bool = False              # some value says its time zone ('...Z', '+02:00', '10:10 AM GMT+2')
     examples: tuple[str, ...] = ()
     values: tuple[str, ...] = field(default=(), compare=False, repr=False)   # distinct sample values
 
@@ -145,6 +151,17 @@ def _sentinels(vals: list[str]) -> tuple[str, ...]:
     return tuple(sorted(marks))
 
 
+def says_zone(value: str) -> bool:
+    """Whether a date-time value carries its time zone ('2024-04-01T10:00:00Z', '... +02:00', '10:10 AM GMT+2')."""
+    v = value.strip()
+    if not _TIME_OF_DAY.search(v):
+        return False
+    if _OFFSET_END.search(v):
+        return True
+    m = _NAME_END.search(v)
+    return bool(m and m.group(1).upper() in ZONE_ABBREVIATIONS)
+
+
 def column_facts(column: str, values: Iterable) -> ColumnFacts:
     words = header_words(column)
     vals = _filled(values)
@@ -172,9 +189,10 @@ def column_facts(column: str, values: Iterable) -> ColumnFacts:
             is_json = True
         except ValueError:
             is_json = False
+    timed = not numeric and not clock and any(_TIME_OF_DAY.search(v) for v in vals)
     return ColumnFacts(**base, numeric=numeric, integers=integers, median=median, epoch=epoch, clock=clock,
                        json=is_json, list_sep=None if is_json else _list_separator(vals, words),
-                       sentinels=_sentinels(vals))
+                       sentinels=_sentinels(vals), timed=timed, zoned=timed and any(says_zone(v) for v in vals))
 
 
 @dataclass(frozen=True)
@@ -247,6 +265,11 @@ def shape_notes(facts: FileFacts) -> list[str]:
 # --- decisions from evidence -------------------------------------------------------------------------
 def _n(x: float) -> str:
     return f"{x:,.0f}" if x == int(x) else f"{x:,.2f}"
+
+
+def pct(share: float) -> str:
+    """A share as the app writes it: '85 %'."""
+    return f"{share * 100:.0f} %"
 
 
 def amount_unit(facts: FileFacts, column: str | None) -> Decision:
@@ -551,10 +574,76 @@ def duration_unit(facts: FileFacts, column: str | None) -> Decision | None:
                     f"{_n(median)} reads as {guess}", "duration_unit")
 
 
+WEAK_HEADER = 0.6   # a header that names the user id less well than this is only a guess
+
+
+def user_id_decision(idcol: str, chosen: str, overlap: dict[str, float], ids_loaded: bool,
+                     header_id: tuple[str, float] | None, confidence: float) -> Decision | None:
+    """Which column is the product's user id: the workspace's ids decide, the header only where none are loaded.
+    Asked (question ``column:<idcol>``) where the two disagree or the evidence is weak."""
+    question = f"column:{idcol}"
+    share = overlap.get(chosen, 0.0)
+    header = header_id[0] if header_id else None
+    loaded = "ids already loaded in customers or events"
+    if ids_loaded and share >= 0.5:
+        said = f"{chosen} is the user id: {pct(share)} of its values are {loaded}"
+        if header in (None, chosen):
+            return Decision("user_id", chosen, 0.95, said)
+        return Decision("user_id", chosen, 0.8, f"{said}; by its header it would be {header} "
+                        f"({pct(overlap.get(header, 0.0))} of whose values are)", question)
+    if ids_loaded:
+        return Decision("user_id", chosen, 0.5, f"{chosen} is the user id by its header only: {pct(share)} of its "
+                        f"values are {loaded}", question)
+    if confidence < WEAK_HEADER:
+        return Decision("user_id", chosen, confidence, f"{chosen} is the user id by its header only (no customers "
+                        "or events are loaded yet to check its values against)", question)
+    return None
+
+
+def zone_decision(dataset: str, mapping: dict[str, str], facts: FileFacts) -> Decision | None:
+    """Times written without a zone are read as UTC; asked (question ``timezone``) where the day a row falls on
+    could change: the dataset's main date holds times of day and neither its values nor its header say the zone."""
+    from .datasets import DATASETS
+    src = mapping.get(DATASETS[dataset].primary_date)
+    f = facts.get(src)
+    if f is None or not f.timed or f.zoned or f.utc or f.epoch:
+        return None
+    named = zone_column(facts)
+    if named is not None:
+        column, zone = named
+        if zone == "UTC":
+            return Decision("timezone", "UTC", 0.95, f"the times in {src} are UTC: {column} says so")
+        return Decision("timezone", zone, 0.85, f"the times in {src} are in {zone}: {column} says so", "timezone")
+    return Decision("timezone", "UTC", 0.6, f"the times in {src} say no time zone (no 'Z', offset or '(UTC)' in "
+                    "its values or header): they are read as UTC", "timezone")
+
+
+_UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt", "utc+0", "gmt+0", "utc+00:00", "gmt+00:00"}
+
+
+def zone_column(facts: FileFacts) -> tuple[str, str] | None:
+    """A column that names the time zone of the file's times ('Created Timezone' = 'UTC'), and that zone."""
+    import zoneinfo
+    for c, f in facts.columns.items():
+        words = set(f.words)
+        if not ("timezone" in words or {"time", "zone"} <= words or "tz" in words) or f.distinct != 1:
+            continue
+        value = f.examples[0].strip()
+        if value.lower() in _UTC_NAMES:
+            return c, "UTC"
+        if value in zoneinfo.available_timezones():
+            return c, value
+    return None
+
+
 def decisions_for(dataset: str, mapping: dict[str, str], derived: dict[str, str], facts: FileFacts,
                   overlap: dict[str, float] | None = None, tool_mrr: str | None = None,
-                  plan_column: str | None = None) -> list[Decision]:
-    """Every decision about this file as mapped that changes numbers, each with its evidence."""
+                  plan_column: str | None = None, *, ids_loaded: bool = False,
+                  header_id: tuple[str, float] | None = None,
+                  confidence: dict[str, float] | None = None) -> list[Decision]:
+    """Every decision about this file as mapped that changes numbers, each with its evidence. ``header_id`` is
+    the column the header alone would take as the user id; ``ids_loaded`` says the workspace holds ids to check
+    the file's against (``overlap``: the share of each column's values that are such ids)."""
     out: list[Decision] = []
     money = next((mapping[m] for m in MONEY_INPUTS.get(dataset, ()) if m in mapping), None)
     if money:
@@ -594,10 +683,14 @@ def decisions_for(dataset: str, mapping: dict[str, str], derived: dict[str, str]
             if d is not None:
                 out.append(d)
     idcol = ID_COLUMNS.get(dataset)
-    if idcol and overlap and mapping.get(idcol) in overlap:
-        share = overlap[mapping[idcol]]
-        out.append(Decision("user_id", mapping[idcol], 0.95, f"{mapping[idcol]} is the user id: {share:.0%} of its "
-                            "values are ids already loaded in customers or events", f"column:{idcol}"))
+    if idcol and mapping.get(idcol):
+        d = user_id_decision(idcol, mapping[idcol], overlap or {}, ids_loaded, header_id,
+                             (confidence or {}).get(idcol, 1.0))
+        if d is not None:
+            out.append(d)
+    zone = zone_decision(dataset, mapping, facts)
+    if zone is not None:
+        out.append(zone)
     for canon, src in mapping.items():
         f = facts.get(src)
         if f is None:
