@@ -618,8 +618,8 @@ _QUALIFIERS = {"run", "build", "pipeline", "job", "workflow", "ticket", "issue",
                "metadata"}
 _NOISE_WORDS = {"in", "usd", "eur", "gbp", "chf", "cad", "aud", "jpy", "utc", "gmt", "local"} | set(evidence._UNIT_OF)
 # Money columns that are not what was paid (an unpaid invoice's total is not revenue).
-NOT_REVENUE_WORDS = {"due", "remaining", "outstanding", "tax", "taxes", "fee", "fees", "discount", "discounts",
-                     "refunded", "refund", "balance", "shipping", "setup", "credit", "credits", "exchange",
+NOT_REVENUE_WORDS = {"due", "remaining", "outstanding", "authorized", "authorised", "tax", "taxes", "fee", "fees",
+                     "discount", "discounts", "refunded", "refund", "balance", "shipping", "setup", "credit", "credits", "exchange",
                      "unpaid", "owed", "vat"}
 PAID_WORDS = {"paid", "received", "collected", "settled", "settlement", "captured", "net"}
 _MONEY_TARGETS = {("payments", "amount"), ("subscriptions", "mrr"), ("subscriptions", "amount"),
@@ -881,6 +881,10 @@ def _map_dataset(columns, sample, dataset, fixed, given_conf=None, extra_derived
         if name in mapping or name in derived or name in fixed or sample is None:
             continue
         found = _value_only_candidates(columns, sample, dataset, ds.column(name), used)
+        if (dataset, name) in _MONEY_TARGETS:   # money found by its values alone: never a hold or a fee; paid first
+            words = {h: set(evidence.header_words(h)) for h in found}
+            found = sorted((h for h in found if not words[h] & NOT_REVENUE_WORDS),
+                           key=lambda h: not words[h] & PAID_WORDS)
         if found:
             mapping[name] = found[0]
             conf[name] = VALUE_ONLY_CONFIDENCE if len(found) == 1 else VALUE_ONLY_CONFIDENCE - 0.05
@@ -1084,6 +1088,9 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
                                        notes.get("plan_column"), ids_loaded=bool(known), confidence=conf,
                                        header_id=_header_id(columns, sample, chosen, labels, facts)) \
         if chosen else []
+    if chosen:
+        decisions += evidence.rule_decisions(columns, evidence.general_rules(chosen, facts, sample, mapping),
+                                             profile if tool else None)
     return Detection(dataset=chosen, confidence=confidence, mapping=dict(mapping), column_confidence=dict(conf),
                      alternatives=alternatives, derived=dict(derived), file_name=file_name, tool=tool,
                      remembered=remembered is not None and chosen == remembered.dataset,
@@ -1112,9 +1119,15 @@ def detect_file(path: str | Path, file_name: str | None = None, *, ws=None) -> t
     """Sniff a file, read a small sample and guess its dataset and mapping (with the workspace's
     memory of earlier corrections when ``ws`` is given)."""
     layout = sniff(path, file_name=file_name)
-    sample = read_sample(layout)
-    return layout, detect(list(layout.columns), sample, layout.file_name, ws=ws, labels=labels_of(layout),
-                          facts=evidence.file_facts(layout.columns, sample, layout))
+    return layout, detect_layout(layout, read_sample(layout), ws=ws)
+
+
+def detect_layout(layout: FileLayout, sample: pd.DataFrame | None, *, dataset: str | None = None,
+                  ws=None) -> Detection:
+    """``detect`` for a sniffed file: its question-text header row and its shape (report lines above the
+    header, extra header rows, totals below) are part of the evidence."""
+    return detect(list(layout.columns), sample, layout.file_name, dataset=dataset, ws=ws, labels=labels_of(layout),
+                  facts=evidence.file_facts(layout.columns, sample, layout))
 
 
 def labels_of(layout: FileLayout) -> dict[str, str] | None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .datasets import normalise_name
 from .tool_exports import (LIST_SPLIT, UUID_RE, Constant, DropRows, ExportProfile, Fill, FlagWords, KeepRows,
-                           Sign, StageWords, When, platform_from_file_name)
+                           Sign, StageWords, When, find_columns, platform_from_file_name)
 from .vocabulary import (BUG_WORDS, ESCALATION_WORDS, ISSUE_STAGES, PAID_STATUSES, PLAN_PERIOD_WORDS,
                          REFUND_WORDS, SENTINEL_IDS, UNPAID_STATUSES, ZONE_ABBREVIATIONS)
 
@@ -32,7 +32,7 @@ class Decision:
     topic: str                  # "amount_unit", "billing_period", "amount_column", "user_id", ...
     choice: str                 # the answer taken ("cents", "plan", a column name, ...)
     confidence: float           # 0..1
-    evidence: str               # plain words: "amounts look like cents: all integers, median 4,900, ..."
+    evidence: str               # plain words: "amounts look like cents (4900 means 49.00): every amount ..."
     question: str | None = None  # the question id whose answer overrides it (kpi/questions.py), if any
 
 
@@ -217,9 +217,9 @@ class FileFacts:
         """Signs that the file came from an API or a database rather than a report (they write cents)."""
         signs = []
         if self.epoch_columns:
-            signs.append("the file also has epoch times")
+            signs.append("its dates are Unix times, as programs write them")
         if self.dotted:
-            signs.append("its columns are flattened JSON (a.b)")
+            signs.append("its columns are paths into nested data (a.b), as API exports write them")
         return signs
 
     def get(self, column: str | None) -> ColumnFacts | None:
@@ -253,18 +253,29 @@ def shape_notes(facts: FileFacts) -> list[str]:
     if facts.header_rows > 1:
         notes.append(f"{facts.header_rows} header rows (names, then question texts or import ids) read as one header")
     if facts.footer_rows:
-        notes.append(f"{facts.footer_rows} totals row{'s' if facts.footer_rows > 1 else ''} at the end left out")
+        notes.append(f"{facts.footer_rows} line{'s' if facts.footer_rows > 1 else ''} below the data (totals or a "
+                     "note) left out")
     if facts.dotted:
-        notes.append("columns are flattened JSON paths (a.b): each is matched by its last names")
+        notes.append("the columns are paths into nested data (such as customer.email), as API exports write them: "
+                     "each is matched by its last names")
     json_cols = [c for c, f in facts.columns.items() if f.json]
     if json_cols:
-        notes.append(f"{', '.join(json_cols[:3])} hold{'s' if len(json_cols) == 1 else ''} JSON: kept as text")
+        notes.append(f"{', '.join(json_cols[:3])} hold{'s' if len(json_cols) == 1 else ''} nested data (JSON): kept as "
+                     "text")
     return notes
 
 
 # --- decisions from evidence -------------------------------------------------------------------------
 def _n(x: float) -> str:
     return f"{x:,.0f}" if x == int(x) else f"{x:,.2f}"
+
+
+def unix_example(value: str, unit: str) -> str:
+    """'1709287200' is 01 Mar 2024 10:00 UTC."""
+    import datetime as dt
+    scale = {"seconds": 1, "milliseconds": 1e3, "microseconds": 1e6}[unit]
+    when = dt.datetime.fromtimestamp(float(value) / scale, dt.timezone.utc)
+    return f"'{value}' is {when:%d %b %Y %H:%M} UTC"
 
 
 def pct(share: float) -> str:
@@ -289,11 +300,14 @@ def amount_unit(facts: FileFacts, column: str | None) -> Decision:
                         "amount_unit")
     median = f.median or 0.0
     signs = facts.api_signs()
-    said = f"all integers, median {_n(median)}" + (", " + ", ".join(signs) if signs else "")
+    said = f"every amount in {column} is a whole number, typically {_n(median)}" + \
+        ("; " + " and ".join(signs) if signs else "")
     if median >= 1000 or (median >= 100 and signs):
         confidence = 0.85 if signs else 0.65
-        return Decision("amount_unit", "cents", confidence, f"amounts look like cents: {said}", "amount_unit")
-    return Decision("amount_unit", "units", 0.7, f"amounts look like whole units: {said}", "amount_unit")
+        example = f"{median:.0f} means {median / 100:,.2f}"
+        return Decision("amount_unit", "cents", confidence, f"amounts look like cents ({example}): {said}",
+                        "amount_unit")
+    return Decision("amount_unit", "units", 0.7, f"amounts look like whole currency units: {said}", "amount_unit")
 
 
 def needs_unit_question(decision: Decision, facts: FileFacts, column: str | None) -> bool:
@@ -474,7 +488,7 @@ def general_rules(dataset: str, facts: FileFacts, sample, mapping: dict[str, str
             hit, _ = _values_have(sample, c, ESCALATION_WORDS, split=r"[,;|\s]+")
             if hit:
                 derive.append(FlagWords("escalated", (c,), ESCALATION_WORDS, split=r"[,;|\s]+",
-                                        why=f"a ticket whose {c} says escalated was escalated"))
+                                        why=f"a ticket marked escalated in {c} was escalated"))
                 break
     elif dataset == "marketing" and "channel" not in mapping:
         platform = platform_from_file_name(facts.file_name)
@@ -484,6 +498,37 @@ def general_rules(dataset: str, facts: FileFacts, sample, mapping: dict[str, str
         return None
     return ExportProfile("", "generic", dataset, signature=(), columns={}, rows=tuple(rows), derive=tuple(derive),
                          source="the file's own headers and values")
+
+
+def rule_decisions(columns: Iterable[str], general: ExportProfile | None, tool: ExportProfile | None) -> list[Decision]:
+    """The rows left out and the values derived, in words: a tool's rules first (they replace a general rule
+    asked by the same question), each only where the file has the columns it reads."""
+    columns = list(columns)
+    has = lambda header: bool(find_columns(columns, header))  # noqa: E731
+    out: list[Decision] = []
+    asked: set[str] = set()
+    targets: set[str] = set()
+    for source, confidence in ((tool, 0.97), (general, 0.9)):
+        if source is None:
+            continue
+        for rule in source.rows:
+            if (rule.question and rule.question in asked) or not has(rule.when.column):
+                continue
+            asked.add(rule.question)
+            out.append(Decision("rule", "", confidence, rule.why, rule.question))
+        for d in source.derive:
+            reads = [d.source, d.when.column] if isinstance(d, Fill) else [d.when.column] if isinstance(d, Sign) \
+                else list(getattr(d, "sources", ()))
+            # a Fill says where a value comes from: the tool's and the general rule may say it twice
+            key = (d.target, tuple(find_columns(columns, d.source))) if isinstance(d, Fill) else d.target
+            if not d.why or key in targets or (getattr(d, "question", None) or "-") in asked or \
+                    (reads and not (all if isinstance(d, (Fill, Sign)) else any)(has(c) for c in reads)):
+                continue
+            targets.add(key)
+            if getattr(d, "question", None):
+                asked.add(d.question)
+            out.append(Decision("rule", "", confidence, d.why, getattr(d, "question", None)))
+    return out
 
 
 def _bug_rule(facts: FileFacts, sample, mapped: set[str]):
@@ -544,6 +589,8 @@ _MONEY_WORDS = {"amount", "total", "paid", "due", "remaining", "subtotal", "net"
 ID_COLUMNS = {"events": "user_id", "customers": "customer_id", "subscriptions": "customer_id",
               "payments": "customer_id", "tickets": "customer_id", "surveys": "respondent_id"}
 DURATIONS = {"test_runs": ("duration_minutes", "minutes"), "tickets": ("first_response_minutes", "minutes")}
+DURATION_WORDS = {"duration_minutes": "each run's duration (in minutes)",
+                  "first_response_minutes": "each ticket's time to first response (in minutes)"}
 UNIT_SECONDS = {"milliseconds": 0.001, "seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 
 
@@ -586,16 +633,16 @@ def user_id_decision(idcol: str, chosen: str, overlap: dict[str, float], ids_loa
     header = header_id[0] if header_id else None
     loaded = "ids already loaded in customers or events"
     if ids_loaded and share >= 0.5:
-        said = f"{chosen} is the user id: {pct(share)} of its values are {loaded}"
+        said = f"the user id is {chosen}: {pct(share)} of its values are {loaded}"
         if header in (None, chosen):
             return Decision("user_id", chosen, 0.95, said)
         return Decision("user_id", chosen, 0.8, f"{said}; by its header it would be {header} "
                         f"({pct(overlap.get(header, 0.0))} of whose values are)", question)
     if ids_loaded:
-        return Decision("user_id", chosen, 0.5, f"{chosen} is the user id by its header only: {pct(share)} of its "
+        return Decision("user_id", chosen, 0.5, f"the user id is {chosen} by its header only: {pct(share)} of its "
                         f"values are {loaded}", question)
     if confidence < WEAK_HEADER:
-        return Decision("user_id", chosen, confidence, f"{chosen} is the user id by its header only (no customers "
+        return Decision("user_id", chosen, confidence, f"the user id is {chosen} by its header only (no customers "
                         "or events are loaded yet to check its values against)", question)
     return None
 
@@ -653,10 +700,11 @@ def decisions_for(dataset: str, mapping: dict[str, str], derived: dict[str, str]
     if dataset == "payments" and "amount" in mapping:
         others = [c for c in money_columns(facts, mapping.values())]
         if others:
+            listed = others[:4]
+            names = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " or " + listed[-1]
             out.append(Decision("amount_column", mapping["amount"], 0.8,
-                                f"revenue is what was paid: taken from {mapping['amount']}; "
-                                f"{', '.join(others[:4])} {'is' if len(others) == 1 else 'are'} not used "
-                                "(an unpaid invoice's total is not money received)", "amount_column:amount"))
+                                f"revenue is money received: read from {mapping['amount']}, not from {names} "
+                                "(an amount only due or authorised is not money received)", "amount_column:amount"))
     if dataset == "subscriptions" and "mrr" in derived:
         if "period_count" in mapping and "billing_period" in mapping:
             out.append(Decision("billing_period", "column", 0.9, f"a billing period is {mapping['period_count']} × "
@@ -676,8 +724,8 @@ def decisions_for(dataset: str, mapping: dict[str, str], derived: dict[str, str]
     if dataset in DURATIONS:
         canon, _ = DURATIONS[dataset]
         if derived.get(canon):
-            out.append(Decision("duration", "timestamps", 0.9, f"{canon.replace('_', ' ')} worked out from two "
-                                f"times: {derived[canon]}"))
+            out.append(Decision("duration", "timestamps", 0.9, f"{DURATION_WORDS.get(canon, canon)} is worked out "
+                                f"from two times: {derived[canon]}"))
         elif canon in mapping:
             d = duration_unit(facts, mapping[canon])
             if d is not None:
@@ -696,11 +744,12 @@ def decisions_for(dataset: str, mapping: dict[str, str], derived: dict[str, str]
         if f is None:
             continue
         if f.sentinels and canon.endswith("_id"):
-            out.append(Decision("sentinel", src, 0.9, f"{', '.join(repr(s) for s in f.sentinels)} in {src} "
-                                "mean no value (the other values are ids of another shape)"))
+            marks = " and ".join(repr(s) for s in f.sentinels)
+            out.append(Decision("sentinel", src, 0.9, f"{marks} in {src} {'mean' if len(f.sentinels) > 1 else 'means'} "
+                                "“none” (the other values are ids of another shape)"))
         if f.epoch and canon not in ("session_id", "user_id", "customer_id") and not canon.endswith("_id"):
-            out.append(Decision("epoch", src, 0.95, f"{src} holds Unix times in {f.epoch} (told by their size: "
-                                f"'{f.examples[0]}')"))
+            out.append(Decision("epoch", src, 0.95, f"the column {src} holds dates written as Unix time ({f.epoch} since "
+                                f"1 Jan 1970, told by their size): {unix_example(f.examples[0], f.epoch)}"))
     for note in shape_notes(facts):
         out.append(Decision("shape", "", 1.0, note))
     return out

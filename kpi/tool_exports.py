@@ -379,7 +379,7 @@ def _platform_profile(platform: str) -> ExportProfile:
     return ExportProfile(
         platform, "ads", "marketing", signature=(), columns={},
         derive=(Constant("channel", platform,
-                         why="the export has no channel column: the file name names the platform"),),
+                         why=f"the export has no channel column: the channel is {platform}, as the file name says"),),
         source="the file name (no profile of this platform's layout)")
 
 

@@ -269,7 +269,8 @@ def test_cents_or_units(ws, tmp_path):
                                           "c3,2025-02-01,4900\n")
     unit = {q.id: q for q in questions_for(src)}["amount_unit"]
     assert unit.default == "cents"     # whole numbers of a few thousand: cents, and asked
-    assert "Amounts look like cents: all integers, median 4,900" in unit.help
+    assert "Amounts look like cents (4900 means 49.00): every amount in amount is a whole number, typically 4,900" \
+        in unit.help
     assert unit.option("units").effect == "revenue would be 11,790.00 from 3 rows"
     assert unit.option("cents").effect == "revenue would be 117.90 from 3 rows"
     ingest_file(ws, src)
