@@ -5,7 +5,7 @@ columns is the sign-up, whether every issue of a tracker is a defect or only its
 03/04/2025 is March or April, which column is the product's user id when the ids already loaded
 and the header disagree, which time zone times written without one are in. ``questions_for``
 finds the ones that matter for a file, loads the file once per option into a scratch in-memory
-workspace and says what each option would give ("MRR would be 418.67 on 30 Apr 2024"); a
+workspace and says what each option would give ("MRR would be $418.67 on 30 Apr 2024"); a
 question whose options all give the same is not asked. ``ingest_file(..., answers={id: value})``
 applies the answers (an unanswered question takes its default).
 """
@@ -23,6 +23,7 @@ from .datasets import DATASETS
 from .derived import VALID_SUBSCRIPTIONS
 from .detect import MONEY_COLUMNS, Detection, name_score, sniff, value_fit
 from .errors import InputError
+from .formatting import format_value
 from .ingest import (COMMON_ZONES, RULE_QUESTIONS, STAGE_DEFAULTS, _ingest_checked, _ingest_plan, _plan,
                      zone_effects)
 from .workspace import Workspace, quote_ident
@@ -234,10 +235,10 @@ def _headline(ws: Workspace, dataset: str, as_of: dt.date | None) -> str:
     if dataset == "subscriptions" and as_of is not None:
         mrr = one(f"SELECT coalesce(sum(mrr), 0) FROM subscriptions WHERE {VALID_SUBSCRIPTIONS} "
                   "AND start_date <= ? AND (end_date IS NULL OR end_date > ?)", [as_of, as_of])[0]
-        return f"MRR would be {mrr:,.2f} on {as_of:%d %b %Y}"
+        return f"MRR would be {format_value(mrr, 'currency')} on {as_of:%d %b %Y}"
     if dataset == "payments":
         total, n = one("SELECT coalesce(sum(amount), 0), count(*) FROM payments")
-        return f"revenue would be {total:,.2f} from {n:,} rows"
+        return f"revenue would be {format_value(total, 'currency')} from {n:,} rows"
     if dataset == "customers":
         n, last = one("SELECT count(DISTINCT customer_id), max(signup_date) FROM customers")
         month = one("SELECT count(*) FROM customers WHERE date_trunc('month', signup_date) = date_trunc('month', ?)",
@@ -252,7 +253,7 @@ def _headline(ws: Workspace, dataset: str, as_of: dt.date | None) -> str:
         return f"NPS would be {nps:.1f} from {n:,} responses" if n else "no responses"
     if dataset == "marketing":
         total, n = one("SELECT coalesce(sum(spend), 0), count(*) FROM marketing")
-        return f"spend would be {total:,.2f} over {n:,} rows"
+        return f"spend would be {format_value(total, 'currency')} over {n:,} rows"
     if dataset == "defects":
         n, prod = one("SELECT count(*), count(*) FILTER (WHERE stage = 'production') FROM defects")
         return f"{n:,} defects, {prod:,} found in production"

@@ -240,8 +240,8 @@ def test_trial_question_shows_the_mrr_of_each_option():
     qs = {q.id: q for q in questions_for(FIXTURES / "stripe_subscriptions.csv")}
     trial = qs["trial"]
     assert trial.default == "trial_end"
-    assert trial.option("trial_end").effect == "MRR would be 418.67 on 30 Apr 2024"
-    assert trial.option("start").effect == "MRR would be 467.67 on 30 Apr 2024"
+    assert trial.option("trial_end").effect == "MRR would be $418.67 on 30 Apr 2024"
+    assert trial.option("start").effect == "MRR would be $467.67 on 30 Apr 2024"
     assert "date_column:start_date" not in qs    # three start columns, the same MRR: not asked
 
 
@@ -271,8 +271,8 @@ def test_cents_or_units(ws, tmp_path):
     assert unit.default == "cents"     # whole numbers of a few thousand: cents, and asked
     assert "Amounts look like cents (4900 means 49.00): every amount in amount is a whole number, typically 4,900" \
         in unit.help
-    assert unit.option("units").effect == "revenue would be 11,790.00 from 3 rows"
-    assert unit.option("cents").effect == "revenue would be 117.90 from 3 rows"
+    assert unit.option("units").effect == "revenue would be $11,790 from 3 rows"
+    assert unit.option("cents").effect == "revenue would be $117.90 from 3 rows"
     ingest_file(ws, src)
     assert table(ws, "payments")["amount"].tolist() == [49.0, 19.9, 49.0]
     ingest_file(ws, src, answers={"amount_unit": "units"})

@@ -18,7 +18,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from kpi import coverage
+from kpi import coverage, evidence
 from kpi.catalog import CATALOG
 from kpi.datasets import DATASETS, Column
 from kpi.detect import (DERIVED_INPUTS, Detection, FileLayout, detect_layout, explain_no_match, read_sample,
@@ -179,7 +179,7 @@ class LoadRequest:
 
 
 def _confidence_words(score: float) -> str:
-    pct = format_value(score, "rate").replace(".0 %", " %")
+    pct = evidence.pct(score)   # whole percents, as the evidence sentences write them
     if score >= 0.8:
         return f"{pct} sure"
     if score >= 0.5:

@@ -1,7 +1,8 @@
 """Real browser: an export of a tool the app has no profile for (Stripe's invoices API, flattened to CSV) is
 uploaded, and the Data page says how it was read — each decision that changes numbers with its evidence, in
-plain words — and asks the questions whose answers change the figures. The section is kept as a screenshot,
-tests/artifacts/how_this_file_was_read.png, for a person to look at."""
+plain words — and asks the questions whose answers change the figures. The section and the whole page are kept
+as screenshots, tests/artifacts/how_this_file_was_read.png and how_this_file_was_read_page.png, for a person to
+look at."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,11 @@ def test_the_evidence_behind_each_decision_is_shown(app_server, page):
     assert "The column created holds dates written as Unix time (seconds since 1 Jan 1970, told by their size): '1709287200' " \
            "is 01 Mar 2024 10:00 UTC" in text
     assert "Payments whose status is failed, open, void or pending are not revenue — 90 % sure (asked below)" in text
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 8000)})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "how_this_file_was_read_page.png"), full_page=True)
     questions = page.get_by_test_id("stMain").inner_text()
     assert "Are the amounts in amount_paid whole currency units or cents?" in questions
-    assert "revenue would be 136.00 from 4 rows" in questions
+    assert "revenue would be $136.00 from 4 rows" in questions
     assert page.get_by_test_id("stException").count() == 0
