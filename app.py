@@ -7,6 +7,7 @@ import streamlit as st
 
 from kpi.compute import GRAINS
 from kpi.errors import KpiError
+from kpi.formatting import format_date
 from kpi.workspaces import SAMPLE_ID
 from ui import components, session, sharing
 
@@ -96,7 +97,7 @@ def sidebar(ws):
             st.dataframe(summary[["name", "rows"]].rename(columns={"name": "Dataset", "rows": "Rows"}),
                          hide_index=True, width="stretch", height=36 * (len(summary) + 1) + 4,
                          column_config={"Rows": st.column_config.NumberColumn(format="localized")})
-            st.caption(f"Data as of **{as_of:%d %b %Y}**" if as_of else "No dated rows yet")
+            as_of_caption = st.empty()   # filled once the "To" date below is known
         else:
             st.caption("No data loaded yet.")
         st.divider()
@@ -129,21 +130,35 @@ def sidebar(ws):
             st.date_input("From", value=from_url["start"], key="start", max_value=as_of,
                           help="Show periods starting on or after this day (empty: from the start).")
             st.date_input("To", value=from_url["end"], key="end", max_value=as_of,
-                          help="Show periods starting on or before this day (empty: up to the latest).")
+                          help="The day the whole app is viewed as of: every page's numbers, statuses, "
+                               "alerts, exports and digests stand where they stood at the end of this day "
+                               "(empty: the latest data).")
+        if len(summary):
+            as_of_caption.caption(as_of_words(as_of, session.view_as_of(ws)))
         sharing.view_to_url()
     return share_slot
 
 
+def as_of_words(data_as_of, viewed) -> str:
+    """The sidebar's caption: the one date every page is viewed as of, and the data's own."""
+    if data_as_of is None:
+        return "No dated rows yet"
+    if viewed is None or viewed == data_as_of:
+        return f"Data as of **{format_date(data_as_of)}**"
+    return (f"Viewed as of **{format_date(viewed)}** (the To date) · data up to {format_date(data_as_of)}")
+
+
 def alerts_banner(ws) -> None:
-    """Targets off track, missed or raising an alert, on every page (cached by the plan key)."""
-    as_of = session.workspace_as_of(ws)
+    """Targets off track, missed or raising an alert, on every page (cached by the plan key), as of
+    the date the app is viewed as of."""
+    as_of = session.view_as_of(ws)
     if as_of is None:
         return
     try:
         statuses = components.scorecard_statuses(ws, as_of)
     except KpiError:
         return  # the Scorecard page shows the problem in full
-    sharing.alerts_banner(ws, statuses)
+    sharing.alerts_banner(ws, statuses, as_of)
 
 
 session.router_running(True)

@@ -19,7 +19,7 @@ from . import catalog, lifecycle
 from .formatting import format_value
 from .goals import _as_date  # one reading of dates for goals and the wizard
 from .goals import (GoalsDoc, Objective, Status, Target, add_months, default_baseline, period_end,
-                    period_start, suggest_target)
+                    period_start, suggested_target)
 
 STEPS = ("Goals", "Stage", "KPIs", "Balance", "Targets", "Save")
 STEP_HELP = (
@@ -268,6 +268,8 @@ class TargetDraft:
     baseline_date: date | None
     suggested: float | None
     deadline: date
+    kind: str | None = None       # pace | recover | hold (goals.suggested_target), None without a suggestion
+    reason: str = ""              # the sentence that says which and why
 
 
 def round_target(value: float | None, baseline: float | None, unit: str) -> float | None:
@@ -289,19 +291,18 @@ def round_target(value: float | None, baseline: float | None, unit: str) -> floa
 
 
 def draft_target(kpi: str, series: pd.DataFrame, as_of: date | None, direction: str, unit: str,
-                 deadline: date | None = None, grain: str = WIZARD_GRAIN) -> TargetDraft:
-    """Baseline (latest complete period) and a suggested target (``goals.suggest_target``: a strong
-    past pace continued to the deadline; the baseline itself when the history is too short)."""
+                 deadline: date | None = None, grain: str = WIZARD_GRAIN, name: str | None = None) -> TargetDraft:
+    """Baseline (latest complete period) and the core's suggested target (``goals.suggested_target``:
+    a strong past pace, else recover a level reached, else an explicit "hold the level" — with the
+    kind and the sentence that says why; never a silent target equal to the baseline)."""
     deadline = deadline or default_deadline(as_of)
     if as_of is None or series is None or len(series) == 0:
         return TargetDraft(kpi, None, None, None, deadline)
-    baseline, when = default_baseline(series, as_of, grain)
-    suggested = suggest_target(series, as_of, direction, deadline, grain, unit)
-    if suggested is None:
-        suggested = baseline
-    else:
-        suggested = round_target(suggested, baseline, unit)
-    return TargetDraft(kpi, baseline, when, suggested, deadline)
+    found = suggested_target(series, as_of, direction, deadline, grain, unit, kpi, name)
+    if found is None:
+        baseline, when = default_baseline(series, as_of, grain)
+        return TargetDraft(kpi, baseline, when, None, deadline)
+    return TargetDraft(kpi, found.baseline, found.baseline_date, found.value, deadline, found.kind, found.sentence)
 
 
 def build_targets(kpis: Sequence[str], entries: Mapping[str, Mapping], drafts: Mapping[str, TargetDraft],

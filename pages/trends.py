@@ -153,7 +153,7 @@ with tabs[0]:
                                f"{status.grain} to see it on the chart.")
                     status = None
                 band = analysis.projection_band(series_full, grain, until=status.deadline if status else None,
-                                                unit=label.unit) if show_goal else None
+                                                unit=label.unit, kpi=k) if show_goal else None
                 comparison = None
                 if compare != "Nothing":
                     comparison = in_range(analysis.comparison(series_full, grain,
@@ -165,10 +165,12 @@ with tabs[0]:
                     "trend_chart", key=f"trend_{k}", series=series, name=label.name, unit=label.unit, grain=grain,
                     description=description, status=status, band=band, compare=comparison,
                     compare_label="Previous period" if compare == "Previous period" else "A year before",
-                    moving=moving, moving_label=f"{window}-{noun} average", judged=judged, annotations=notes)
+                    moving=moving, moving_label=f"{window}-{noun} average", judged=judged, annotations=notes,
+                    direction=label.direction)
                 st.caption(f"**{label.name}**: {description} *{formula}.* "
                            f"{'Higher' if label.direction == 'higher' else 'Lower'} is better.")
-                lines = [analysis.latest_sentence(analysis.headline(series, grain), label.unit, grain)]
+                lines = [analysis.latest_sentence(analysis.headline(series, grain, kind=label.kind, as_of=as_of),
+                                                  label.unit, grain)]
                 if band is not None:
                     lines.append(analysis.projection_sentence(band, label.unit, grain,
                                                               status.deadline if status else None))

@@ -3,7 +3,9 @@ annotations; segment lines; contributions; cohorts; funnels; MRR movements; acti
 
 Each function takes frames the core (``kpi/analysis.py``, ``kpi/compute.py``) already computed and
 only shapes them for drawing. Numbers in tooltips are the app's own formatted strings, so a
-tooltip shows exactly what a card shows; status colours come from ``kpi.goals.COLOUR_HEX`` only.
+tooltip shows exactly what a card shows; every colour with a meaning comes from the one colour
+language of ``kpi/colours.py`` (green good news, amber at risk, red bad news, grey no status; target
+lines in one neutral ink).
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ import pandas as pd
 import streamlit as st
 
 from kpi.analysis import ANOMALY_WINDOW, how_unusual, period_label
-from kpi.formatting import format_change, format_value
-from kpi.goals import COLOUR_HEX, STATUS_STYLE, period_end, period_index, period_start
+from kpi.colours import COLOUR_HEX, TARGET_LINE, change_colour, status_hex
+from kpi.formatting import format_change, format_date, format_value
+from kpi.goals import period_end, period_index, period_start
 
 HEIGHT = 360   # Streamlit's theme fits title, axes and legend inside it
 GREEN, AMBER, RED, GREY = COLOUR_HEX["green"], COLOUR_HEX["amber"], COLOUR_HEX["red"], COLOUR_HEX["grey"]
@@ -126,14 +129,15 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
                 status=None, band=None, compare: pd.DataFrame | None = None, compare_label: str = "",
                 moving: pd.DataFrame | None = None, moving_label: str = "", judged: pd.DataFrame | None = None,
                 annotations: pd.DataFrame | None = None, title: str | None = None,
-                height: int = HEIGHT) -> alt.LayerChart:
+                height: int = HEIGHT, direction: str | None = None) -> alt.LayerChart:
     """One KPI over time.
 
-    ``series``: period, value, partial. ``status``: a :class:`kpi.goals.Status` (target line in its
-    status colour, pace line from baseline to target). ``band``: a
-    :class:`kpi.analysis.ProjectionBand`. ``compare``: ``analysis.comparison`` output. ``moving``:
-    ``analysis.moving_average`` output. ``judged``: ``analysis.anomalies`` output (anomalies are
-    ringed in red). ``annotations``: date, label, kind ('release' or 'note').
+    ``series``: period, value, partial. ``status``: a :class:`kpi.goals.Status` (target line in
+    neutral ink, pace line from baseline to target, the projection in its forecast reading's
+    colour). ``band``: a :class:`kpi.analysis.ProjectionBand`. ``compare``:
+    ``analysis.comparison`` output. ``moving``: ``analysis.moving_average`` output. ``judged``:
+    ``analysis.anomalies`` output (anomalies are ringed green or red by whether they went the KPI's
+    better ``direction``, grey without one). ``annotations``: date, label, kind ('release' or 'note').
     """
     definition = _short(description) if description else name
     data = series[["period", "value", "partial"]].copy()
@@ -155,15 +159,17 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
         dash_domain.append(label)
         dash_range.append(dash)
 
-    status_colour = status.colour if status is not None else GREY
+    # The target is a fact, drawn in neutral ink; the projection carries the forecast reading's
+    # colour (green reaches the target, amber falls a little short, red falls far short).
+    projection_colour = status_hex(status.forecast) if status is not None and status.forecast else ACTUAL
     if status is not None and status.target is not None:
-        legend_entry("Target", status_colour, [1, 0])
+        legend_entry("Target", TARGET_LINE, [1, 0])
         legend_entry("Pace to target", GREY, [6, 4])
         all_values += [status.target]
         if status.baseline is not None:
             all_values.append(status.baseline)
     if band is not None:
-        legend_entry("Projection", status_colour if status is not None else ACTUAL, [2, 3])
+        legend_entry("Projection", projection_colour, [2, 3])
         all_values += [v for v in band.points["value"] if pd.notna(v)]
     if compare is not None and not compare.empty:
         legend_entry(compare_label or "Earlier period", COMPARE, [4, 3])
@@ -209,8 +215,7 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
         shape=alt.condition("datum.partial", alt.value("diamond"), alt.value("circle"))))
 
     if status is not None and status.target is not None:
-        target_text = (f"Target {format_value(status.target, unit)} by {status.deadline:%d %b %Y} — "
-                       f"{status.label}")
+        target_text = f"{status.target_words()} — {status.label}: {status.reason()}"
         tgt = pd.DataFrame({"value": [status.target], "series": ["Target"], "Target": [target_text]})
         layers.append(alt.Chart(tgt).mark_rule(strokeWidth=2).encode(
             y="value:Q", color=colour, strokeDash=dash, tooltip=[alt.Tooltip("Target:N")]))
@@ -218,8 +223,8 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
             pace = pd.DataFrame({
                 "t": _ts([status.baseline_date, status.deadline]),
                 "value": [status.baseline, status.target], "series": ["Pace to target"] * 2,
-                "Pace": [f"Baseline {format_value(status.baseline, unit)} on {status.baseline_date:%d %b %Y}",
-                         f"Target {format_value(status.target, unit)} on {status.deadline:%d %b %Y}"]})
+                "Pace": [f"Baseline {format_value(status.baseline, unit)} on {format_date(status.baseline_date)}",
+                         f"Target {format_value(status.target, unit)} on {format_date(status.deadline)}"]})
             layers.append(alt.Chart(pace).mark_line(strokeWidth=1.5).encode(
                 x=x, y=y, color=colour, strokeDash=dash, tooltip=[alt.Tooltip("Pace:N", title="Pace line")]))
 
@@ -231,7 +236,7 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
         pts["Projected"] = [format_value(v, unit) for v in pts["value"]]
         pts["Band"] = [f"{format_value(lo, unit)} to {format_value(hi, unit)}" if lo is not None and pd.notna(lo)
                        else "—" for lo, hi in zip(pts["low"], pts["high"])]
-        band_colour = status_colour if status is not None else ACTUAL
+        band_colour = projection_colour
         if pts["low"].notna().any():
             layers.append(alt.Chart(pts[pts["low"].notna()]).mark_area(opacity=0.14, color=band_colour).encode(
                 x=x, y=alt.Y("low:Q"), y2="high:Q"))
@@ -271,12 +276,16 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
             if not math.isinf(d) else
             f"{direction} the previous {ANOMALY_WINDOW} {grain}s, which were all {format_value(m, unit)}"
             for d, direction, m in zip(odd["deviation"], odd["direction"], odd["median"])]
-        layers.append(alt.Chart(odd).mark_point(size=260, filled=False, strokeWidth=2.5, color=RED).encode(
-            x=x, y=y, tooltip=[alt.Tooltip("Period:N"), alt.Tooltip("Value:N", title=name),
-                               alt.Tooltip("Why unusual:N")]))
+        # Unusual is not bad by itself: a ring is green when the jump went the KPI's better way, red
+        # when it went the worse way (grey when the chart does not know which way is better).
+        odd["ring"] = [COLOUR_HEX[change_colour(1.0 if d == "above" else -1.0, direction)] if direction else GREY
+                       for d in odd["direction"]]
+        layers.append(alt.Chart(odd).mark_point(size=260, filled=False, strokeWidth=2.5).encode(
+            x=x, y=y, color=alt.Color("ring:N", scale=None, legend=None),
+            tooltip=[alt.Tooltip("Period:N"), alt.Tooltip("Value:N", title=name), alt.Tooltip("Why unusual:N")]))
 
     if notes is not None:
-        notes["Date"] = [f"{d:%d %b %Y}" for d in notes["date"]]
+        notes["Date"] = [format_date(d) for d in notes["date"]]
         notes["Note"] = [("Released: " if k == "release" else "Note: ") + _short(lbl, 120)
                          for lbl, k in zip(notes["label"], notes["kind"])]
         notes["series"] = ["Release" if k == "release" else "Note" for k in notes["kind"]]
@@ -574,7 +583,7 @@ def _spec(chart: str, kwargs: dict) -> dict:
 
 def status_colour(status: str) -> str:
     """The hex colour of a status key (achieved, on_track, ...): the one palette of the app."""
-    return COLOUR_HEX[STATUS_STYLE[status][1]]
+    return status_hex(status)
 
 
 CHARTS.update({f.__name__: f for f in (trend_chart, segment_chart, contribution_chart, cohort_heatmap, funnel_chart,

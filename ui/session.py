@@ -172,7 +172,11 @@ Filters = tuple[tuple[str, tuple[str, ...]], ...]   # ((column, (value, ...)), .
 
 @dataclass(frozen=True)
 class View:
-    """The controls every page shares (sidebar): grain, date range, segment, filter, as-of date."""
+    """The controls every page shares (sidebar): grain, date range, segment, filter, as-of date.
+
+    ``as_of`` is the sidebar's "To" date: the day the whole app is viewed as of ("where did we
+    stand at the end of June?"). Every page computes its numbers and statuses as of it, and says
+    so; without one, the data's own as-of date applies (:func:`view_as_of`)."""
     grain: str = "month"
     start: dt.date | None = None
     end: dt.date | None = None
@@ -189,7 +193,7 @@ def view() -> View:
     s = st.session_state
     col, vals = s.get("filter_col") or None, tuple(s.get("filter_vals") or ())
     return View(grain=s.get("grain", "month"), start=s.get("start"), end=s.get("end"),
-                segment=s.get("segment") or None, as_of=s.get("as_of"),
+                segment=s.get("segment") or None, as_of=s.get("end"),
                 filters=((col, vals),) if col and vals else ())
 
 
@@ -238,7 +242,19 @@ def _as_of_cached(key: tuple):
 
 
 def workspace_as_of(ws: Workspace) -> dt.date | None:
+    """The data's as-of date: the latest day any loaded dataset has a row (not after today)."""
     return _as_of_cached(data_key(ws))
+
+
+def view_as_of(ws: Workspace) -> dt.date | None:
+    """The one date the whole app is viewed as of: the sidebar's "To" date when set (it cannot
+    be after the data's as-of date), else the data's as-of date. The Scorecard, Goals, Trends,
+    the alerts banner, the sidebar caption, exports and digests all use it."""
+    data = workspace_as_of(ws)
+    chosen = view().as_of
+    if chosen is None or data is None:
+        return data
+    return min(chosen, data)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -15,11 +15,12 @@ import streamlit as st
 from kpi import catalog, custom, lifecycle, store, wizard
 from kpi.compute import compute, imported_kpis
 from kpi.errors import KpiError
-from kpi.formatting import format_value
+from kpi.formatting import format_date, format_value
 from kpi.goals import Target, smart_check
 from kpi.scorecard import kpi_label
 from kpi.wizard import STEP_HELP, STEPS, WizardState
 from ui import cards, components, session
+from ui.data_page import plain
 
 STATE_KEY, SAVED_KEY, NOTICE_KEY = "wizard_state", "wizard_state_saved", "wizard_notice"
 SET_KEY = "wz_set"
@@ -434,7 +435,8 @@ def drafts(ws, state: WizardState) -> dict[str, wizard.TargetDraft]:
         label = kpi_label(k, ws)
         entry = state.targets.get(k) or {}
         deadline = dt.date.fromisoformat(entry["deadline"]) if entry.get("deadline") else None
-        out[k] = wizard.draft_target(k, series(frame, k), as_of, label.direction, label.unit, deadline)
+        out[k] = wizard.draft_target(k, series(frame, k), as_of, label.direction, label.unit, deadline,
+                                     name=label.name)
     return out
 
 
@@ -500,7 +502,8 @@ def targets_step(ws, state: WizardState) -> None:
             if draft.baseline is not None:
                 facts.caption(f"Baseline {format_value(draft.baseline, label.unit)} "
                               f"({wizard.period_name(draft.baseline_date.replace(day=1))}) · suggested "
-                              f"{format_value(draft.suggested, label.unit)} by {draft.deadline:%d %b %Y}")
+                              f"{format_value(draft.suggested, label.unit)} by {format_date(draft.deadline)}"
+                              + (f". {plain(draft.reason)}" if draft.reason else ""))
             else:
                 facts.caption("No baseline: the data has no complete month of this KPI yet.")
             inputs, smart = st.columns([2, 3])
@@ -533,7 +536,7 @@ def targets_step(ws, state: WizardState) -> None:
                                     objective=title)
                     report = smart_check(target, series(frame, k), as_of, label.direction,
                                          has_definition=k in catalog.CATALOG or k in customs(ws),
-                                         computable=k in can, missing=missing_words(ws, k))
+                                         computable=k in can, missing=missing_words(ws, k), unit=label.unit)
                     components.smart_ticks(report, k, label.name, label.unit, label.direction)
     if changed:
         commit(ws, state)

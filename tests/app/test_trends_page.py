@@ -55,8 +55,8 @@ def test_sample_escalations_show_the_spike_the_release_and_the_segment(sample):
         rel = analysis.releases(ws)
     at = open_trends(wid, kpi="escalation_rate")
     body = texts(at)
-    latest = series.iloc[-1]
-    assert any(t.startswith(f"Latest, {analysis.period_label(latest['period'], 'month')}: "
+    latest = series.iloc[-1]      # the sample's data end on 31 Oct: October is complete
+    assert any(t.startswith(f"Latest complete month, {analysis.period_label(latest['period'], 'month')}: "
                             f"**{format_value(latest['value'], 'rate')}**") for t in body)
     # Every unusual month the core finds is listed with its value and the releases shipped near it.
     odd = judged[judged["anomaly"]]
@@ -131,15 +131,20 @@ def small_id() -> str:
 def test_small_workspace_spike_release_and_driver(small_id):
     at = open_trends(small_id, kpi="escalation_rate")
     body = texts(at)
-    # August runs to the 19th, the last ticket: a partial month.
-    assert "Latest, Aug 2025 (partial): **10.0 %**, −40.0 pp on the month before" in body
+    # August runs to the 19th, the last ticket: the headline is July, the latest complete month,
+    # and August is "so far" — never 19 days compared with a whole July.
+    assert ("Latest complete month, Jul 2025: **50.0 %**, +40.0 pp on the month before · Aug 2025 so far "
+            "(19 of 31 days): 10.0 %") in body
     assert ("- Jul 2025: **50.0 %**, 400.0 × the usual month-to-month spread above the median (10.0 %); "
             "released in this or the previous month: Pipeline 3.0 (03 Jul)") in body
     assert "Ticket escalation rate rose from **10.0 %** (Jun 2025) to **50.0 %** (Jul 2025): +40.0 pp." in body
     # bug: (5 - 0.1 * 5) / 10 - (1 - 0.1 * 5) / 10 = 0.4, all of the change, with half of June's tickets.
     assert "**topic = bug** drove it most: +40.0 pp of the +40.0 pp while holding 50 % of the Jun 2025 base." in body
-    # The target: 0.05 by December, from 0.10 now, over the 4 months Aug -> Dec: -1.25 pp a month.
-    assert f"Target 5.0 % by 31 Dec 2025: **Off track**; needs {format_change(-0.0125, 'rate')} a month" in body
+    # The target: 0.05 by December from 0.10 on 30 Jun. Judged on July (50 %), the latest complete month:
+    # progress (0.5 - 0.1) / (0.05 - 0.1) = -8, far behind with 50 / 184 = 27 % of the time gone; from
+    # July to December (5 months) it needs (0.05 - 0.5) / 5 = -9 pp a month.
+    assert (f"Target 5.0 % by 31 Dec 2025: **Off track** — behind pace: far behind with 27 % of the time gone; "
+            f"needs {format_change(-0.09, 'rate')} a month for 5 more months") in body, [t for t in body if "Target" in t]
 
 
 def test_notes_are_saved_in_the_workspace_and_listed(small_id):
@@ -226,7 +231,7 @@ def test_the_sidebar_filter_from_a_link_gives_the_filtered_numbers(sample):
     assert not at.exception, [e.value for e in at.exception]
     body = texts(at)
     latest = only.iloc[-1]
-    assert any(t.startswith(f"Latest, {analysis.period_label(latest['period'], 'month')}: "
+    assert any(t.startswith(f"Now, {analysis.period_label(latest['period'], 'month')}: "      # MRR: a level
                             f"**{format_value(latest['value'], 'currency')}**") for t in body), body[:20]
     assert any("Only the rows where channel is organic" in t for t in body)
 
@@ -272,7 +277,9 @@ def test_the_sidebar_breakdown_splits_mrr_by_plan_and_says_why_revenue_cannot_be
         "Starter": format_value(57 / 286.5, "rate")}
     # MRR by plan at the ends of February and March, as worked out in tests/stripe_like.py.
     assert [tuple(r) for r in table[["plan", "Feb 2024", "Mar 2024"]].values] == [
-        ("Business", "$82.50", "$165.00"), ("Team", "$147.00", "$196.00"), ("Starter", "$57.00", "$76.00")]
+        (plan, format_value(feb, "currency"), format_value(mar, "currency"))
+        for plan, feb, mar in [("Business", 82.5, 165), ("Team", 147, 196), ("Starter", 57, 76)]]
+    assert table["Mar 2024"].iloc[0] == "$165"      # money shows cents only below $100
     # "Find the one that explains most" compares only what MRR's data holds, and says so.
     at.selectbox(key="trends_by_mrr").select("Find the one that explains most").run()
     assert not at.exception
