@@ -130,6 +130,7 @@ class FileLayout:
     types: tuple[str, ...] = ()     # DuckDB types of a Parquet file's columns
     header_rows: int = 1            # survey tools write a second header row (the answer options)
     labels: tuple[str, ...] = ()    # a row of question texts under short column ids (Qualtrics-style)
+    import_ids: tuple[str, ...] = ()  # a row of JSON under the header, one object per column (Qualtrics' import ids)
     ragged_footer: bool = False     # the footer holds one-cell lines (a copyright): read short rows padded
 
     @property
@@ -200,6 +201,7 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
     _check_width(header, name, header_rec[0])
     last_header_line, header_rows = header_rec[2], 1
     labels: tuple[str, ...] = ()
+    import_ids: tuple[str, ...] = ()
     if rows and _is_second_header(header, rows[0][1], rows[1:2]):
         header = _merge_headers(header, rows[0][1])
         last_header_line, header_rows = rows[0][2], 2
@@ -207,13 +209,14 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
         extra = _label_rows(header, rows)
         if extra:
             labels = tuple(c.strip() for c in rows[0][1]) if extra[0] == "labels" else ()
+            import_ids = tuple(c.strip() for c in rows[extra.index("json")][1]) if "json" in extra else ()
             last_header_line, header_rows = rows[len(extra) - 1][2], 1 + len(extra)
     tail = _tail_text(p, enc, compression, text, len(first) < HEAD_BYTES)
     footer, ragged = _count_footer(tail, delimiter, len(header))
     return FileLayout(path=str(p), file_name=name, format="csv", columns=unique_names(header), header=header,
                       encoding=enc, delimiter=delimiter, header_line=header_rec[0],
                       data_line=last_header_line + 1, compression=compression, footer_rows=footer,
-                      header_rows=header_rows, labels=labels, ragged_footer=ragged)
+                      header_rows=header_rows, labels=labels, ragged_footer=ragged, import_ids=import_ids)
 
 
 _ANSWER_LABELS = {"response", "openendedresponse", "openended", "answer", "other", "otherpleasespecify"}

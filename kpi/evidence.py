@@ -203,6 +203,7 @@ class FileFacts:
     preamble_lines: int = 0
     footer_rows: int = 0
     file_name: str | None = None
+    zones: dict[str, str] = field(default_factory=dict)   # column -> the time zone a header row names for it
 
     @property
     def epoch_columns(self) -> list[str]:
@@ -241,7 +242,24 @@ def file_facts(columns: Iterable[str], sample: pd.DataFrame | None, layout=None,
     return FileFacts(columns=facts, header_rows=getattr(layout, "header_rows", 1),
                      preamble_lines=max(0, getattr(layout, "header_line", 1) - 1),
                      footer_rows=getattr(layout, "footer_rows", 0),
-                     file_name=file_name or getattr(layout, "file_name", None))
+                     file_name=file_name or getattr(layout, "file_name", None),
+                     zones=_header_zones(cols, getattr(layout, "import_ids", ())))
+
+
+def _header_zones(columns: list[str], import_ids: Iterable[str]) -> dict[str, str]:
+    """The time zone a header row of JSON names for a column ('{"ImportId":"recordedDate","timeZone":"America/Denver"}')."""
+    import zoneinfo
+    out = {}
+    for column, cell in zip(columns, import_ids):
+        try:
+            doc = json.loads(cell) if cell.startswith("{") else {}
+        except ValueError:
+            continue
+        zone = next((str(v) for k, v in doc.items() if normalise_name(k) in ("timezone", "tz")), None) \
+            if isinstance(doc, dict) else None
+        if zone and (zone in zoneinfo.available_timezones() or zone.lower() in _UTC_NAMES):
+            out[column] = "UTC" if zone.lower() in _UTC_NAMES else zone
+    return out
 
 
 def shape_notes(facts: FileFacts) -> list[str]:
@@ -655,6 +673,11 @@ def zone_decision(dataset: str, mapping: dict[str, str], facts: FileFacts) -> De
     f = facts.get(src)
     if f is None or not f.timed or f.zoned or f.utc or f.epoch:
         return None
+    if src in facts.zones:   # a header row of the file says it
+        zone = facts.zones[src]
+        said = f"the times in {src} are in {zone}: the file's row of import ids under the header says so"
+        return Decision("timezone", zone, 0.95, said) if zone == "UTC" else \
+            Decision("timezone", zone, 0.85, said, "timezone")
     named = zone_column(facts)
     if named is not None:
         column, zone = named

@@ -22,7 +22,6 @@ from .datasets import DATASETS
 from .derived import VALID_SUBSCRIPTIONS
 from .detect import MONEY_COLUMNS, Detection, name_score, sniff, value_fit
 from .errors import InputError
-from .formatting import format_value
 from .ingest import COMMON_ZONES, RULE_QUESTIONS, STAGE_DEFAULTS, _ingest_checked, _plan, zone_effects
 from .workspace import Workspace, quote_ident
 
@@ -240,16 +239,21 @@ def _effect_date(scratch: Workspace, dataset: str) -> dt.date | None:
     return latest.replace(day=1) - dt.timedelta(days=1)
 
 
+def _money(value: float) -> str:
+    """Money to the cent, in the app's currency sign: two options a few cents apart must read apart."""
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+
+
 def _headline(ws: Workspace, dataset: str, as_of: dt.date | None) -> str:
     """One sentence of what the loaded dataset gives: its main figure."""
     one = lambda sql, params=None: ws.rows(sql, params)[0]  # noqa: E731
     if dataset == "subscriptions" and as_of is not None:
         mrr = one(f"SELECT coalesce(sum(mrr), 0) FROM subscriptions WHERE {VALID_SUBSCRIPTIONS} "
                   "AND start_date <= ? AND (end_date IS NULL OR end_date > ?)", [as_of, as_of])[0]
-        return f"MRR would be {format_value(mrr, 'currency')} on {as_of:%d %b %Y}"
+        return f"MRR would be {_money(mrr)} on {as_of:%d %b %Y}"
     if dataset == "payments":
         total, n = one("SELECT coalesce(sum(amount), 0), count(*) FROM payments")
-        return f"revenue would be {format_value(total, 'currency')} from {n:,} rows"
+        return f"revenue would be {_money(total)} from {n:,} rows"
     if dataset == "customers":
         n, last = one("SELECT count(DISTINCT customer_id), max(signup_date) FROM customers")
         month = one("SELECT count(*) FROM customers WHERE date_trunc('month', signup_date) = date_trunc('month', ?)",
@@ -264,7 +268,7 @@ def _headline(ws: Workspace, dataset: str, as_of: dt.date | None) -> str:
         return f"NPS would be {nps:.1f} from {n:,} responses" if n else "no responses"
     if dataset == "marketing":
         total, n = one("SELECT coalesce(sum(spend), 0), count(*) FROM marketing")
-        return f"spend would be {format_value(total, 'currency')} over {n:,} rows"
+        return f"spend would be {_money(total)} over {n:,} rows"
     if dataset == "defects":
         n, prod = one("SELECT count(*), count(*) FILTER (WHERE stage = 'production') FROM defects")
         return f"{n:,} defects, {prod:,} found in production"

@@ -211,6 +211,18 @@ def test_a_column_that_names_the_zone_sets_the_default(ws, tmp_path):
     assert any(d.evidence == "the times in Created Datetime are UTC: Created Timezone says so" for d in found.decisions)
 
 
+def test_a_header_row_of_import_ids_names_the_zone(ws, tmp_path):
+    src = write(tmp_path, "survey.csv",
+                'RecordedDate,ResponseId,Q1\nRecorded Date,Response ID,How likely are you to recommend us?\n'
+                '"{""ImportId"":""recordedDate"",""timeZone"":""Asia/Tokyo""}","{""ImportId"":""_recordId""}",'
+                '"{""ImportId"":""QID1""}"\n2024-04-01 08:30:00,R_1,9\n2024-04-02 10:00:00,R_2,6\n')
+    q = _zone_question(src)
+    assert q.default == "Asia/Tokyo" and "the file's row of import ids under the header says so" in q.help
+    assert q.option("Asia/Tokyo").effect.startswith("1 of 2 rows fall on another day")   # 08:30 in Tokyo is 23:30 UTC
+    ingest_file(ws, src)
+    assert sorted(r[0].isoformat() for r in ws.rows("SELECT date FROM surveys")) == ["2024-03-31", "2024-04-02"]
+
+
 def test_the_cli_asks_the_user_id_and_the_zone_and_strict_refuses_until_answered(tmp_path, capsys):
     import json
     from kpi.cli import main

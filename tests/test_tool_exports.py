@@ -271,7 +271,7 @@ def test_cents_or_units(ws, tmp_path):
     assert unit.default == "cents"     # whole numbers of a few thousand: cents, and asked
     assert "Amounts look like cents (4900 means 49.00): every amount in amount is a whole number, typically 4,900" \
         in unit.help
-    assert unit.option("units").effect == "revenue would be $11,790 from 3 rows"
+    assert unit.option("units").effect == "revenue would be $11,790.00 from 3 rows"
     assert unit.option("cents").effect == "revenue would be $117.90 from 3 rows"
     ingest_file(ws, src)
     assert table(ws, "payments")["amount"].tolist() == [49.0, 19.9, 49.0]

@@ -114,12 +114,15 @@ def test_a_survey_with_three_header_rows():
     assert at.selectbox(key="upload1_map_surveys_score").value == "Q1"
     lines = evidence_lines(at)
     assert "3 header rows (names, then question texts or import ids) read as one header" in lines
-    assert ("The times in RecordedDate say no time zone (no 'Z', offset or '(UTC)' in its values or header): they "
-            "are read as UTC — 60 % sure — check it (asked below)") in lines
+    # the third header row's import ids say the recorded times are in Denver's time
+    assert ("The times in RecordedDate are in America/Denver: the file's row of import ids under the header says "
+            "so — 85 % sure (asked below)") in lines
     assert answer(at, "surveys", "column:respondent_id").value == "ExternalReference"
     zone = answer(at, "surveys", "timezone")
-    assert zone.value == "UTC" and zone.options[0] == "UTC — as written"
+    assert zone.value == "America/Denver" and zone.options[0] == "UTC — as written"
     assert captions(zone)[0] == "no row changes day; the first RecordedDate is 03 Apr 2024 10:11 UTC"
+    denver = captions(zone)[zone.options.index("America/Denver")]
+    assert denver == "0 of 7 rows fall on another day than in UTC; the first RecordedDate is 03 Apr 2024 16:11 UTC"
     load(at, wid, "surveys")
     checks = EXPECTED["qualtrics_nps.csv"]["checks"]
     assert one(wid, "SELECT count(*) FROM surveys") == checks["loaded_rows"]   # the question texts are no rows
@@ -127,6 +130,7 @@ def test_a_survey_with_three_header_rows():
                    "/ count(*) FROM surveys")
     assert round(nps, 2) == checks["nps"]
     assert one(wid, "SELECT min(respondent_id) FROM surveys") == "u_10001"
+    assert str(one(wid, "SELECT min(date) FROM surveys")) == "2024-04-03"
 
 
 def test_an_issue_tracker_that_marks_only_production():
