@@ -165,7 +165,8 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
         C("team", "text", False, ["team_name", "squad", "board"]),
     ), "end_date", "How much each sprint planned and delivered.", ("sprint", "sprints", "iterations", "velocity")),
     Dataset("defects", "one defect", (
-        C("defect_id", "id", True, ["bug_id", "issue_key", "key", "issue_id", "id", "ticket_id"]),
+        C("defect_id", "id", True, ["bug_id", "issue_key", "key", "issue_id", "id", "ticket_id", "issue_number",
+                                    "number"]),
         C("found_date", "date", True, ["found", "found_at", "created", "created_at", "reported",
                                        "reported_at", "opened_at", "date", "created_date", "date_created", "opened"]),
         C("stage", "text", True, ["found_in", "environment", "phase", "detected_in", "found_stage",

@@ -24,7 +24,8 @@ from .datasets import DATASETS, Column, normalise_name
 from . import evidence, limits, tool_exports
 from .errors import InputError
 from .memory import recall
-from .vocabulary import BILLING_PERIODS, DEFECT_STAGES, FALSE_WORDS, TRUE_WORDS  # noqa: F401 (re-exported)
+from .vocabulary import (BILLING_PERIODS, DEFECT_STAGES, FALSE_WORDS, TRUE_WORDS,  # noqa: F401 (re-exported)
+                         ZONE_ABBREVIATIONS)
 
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 1 << 20      # enough for the header and a few hundred rows of any real export
@@ -55,14 +56,6 @@ NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 COMMA_DECIMAL_EVIDENCE = r",\d{1,2}\D*$|,\d{4,}\D*$|\.\d{3},"
 DOT_DECIMAL_EVIDENCE = r"\.\d{1,2}\D*$|\.\d{4,}\D*$|,\d{3}\."
 
-# Time-zone names that exports write after a time, and their offsets from UTC in minutes. Names
-# that mean several zones (IST: India, Ireland, Israel) are left out; CST is North America's.
-ZONE_ABBREVIATIONS = {
-    "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120, "MET": 60, "MEST": 120,
-    "EET": 120, "EEST": 180, "MSK": 180, "EST": -300, "EDT": -240, "CST": -360, "CDT": -300, "MST": -420,
-    "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480, "HST": -600, "AST": -240, "ADT": -180,
-    "NST": -210, "NDT": -150, "JST": 540, "KST": 540, "HKT": 480, "SGT": 480, "AWST": 480, "ACST": 570,
-    "ACDT": 630, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780, "BRT": -180, "ART": -180}
 # Empty-looking markers that database and notebook exports write for a missing typed value.
 NULL_MARKERS = ("null", "NULL", "Null", r"\N", "None", "NaN", "nan", "--")
 
@@ -137,6 +130,7 @@ class FileLayout:
     types: tuple[str, ...] = ()     # DuckDB types of a Parquet file's columns
     header_rows: int = 1            # survey tools write a second header row (the answer options)
     labels: tuple[str, ...] = ()    # a row of question texts under short column ids (Qualtrics-style)
+    import_ids: tuple[str, ...] = ()  # a row of JSON under the header, one object per column (Qualtrics' import ids)
     ragged_footer: bool = False     # the footer holds one-cell lines (a copyright): read short rows padded
 
     @property
@@ -207,6 +201,7 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
     _check_width(header, name, header_rec[0])
     last_header_line, header_rows = header_rec[2], 1
     labels: tuple[str, ...] = ()
+    import_ids: tuple[str, ...] = ()
     if rows and _is_second_header(header, rows[0][1], rows[1:2]):
         header = _merge_headers(header, rows[0][1])
         last_header_line, header_rows = rows[0][2], 2
@@ -214,13 +209,14 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
         extra = _label_rows(header, rows)
         if extra:
             labels = tuple(c.strip() for c in rows[0][1]) if extra[0] == "labels" else ()
+            import_ids = tuple(c.strip() for c in rows[extra.index("json")][1]) if "json" in extra else ()
             last_header_line, header_rows = rows[len(extra) - 1][2], 1 + len(extra)
     tail = _tail_text(p, enc, compression, text, len(first) < HEAD_BYTES)
     footer, ragged = _count_footer(tail, delimiter, len(header))
     return FileLayout(path=str(p), file_name=name, format="csv", columns=unique_names(header), header=header,
                       encoding=enc, delimiter=delimiter, header_line=header_rec[0],
                       data_line=last_header_line + 1, compression=compression, footer_rows=footer,
-                      header_rows=header_rows, labels=labels, ragged_footer=ragged)
+                      header_rows=header_rows, labels=labels, ragged_footer=ragged, import_ids=import_ids)
 
 
 _ANSWER_LABELS = {"response", "openendedresponse", "openended", "answer", "other", "otherpleasespecify"}
@@ -632,8 +628,8 @@ _QUALIFIERS = {"run", "build", "pipeline", "job", "workflow", "ticket", "issue",
                "metadata"}
 _NOISE_WORDS = {"in", "usd", "eur", "gbp", "chf", "cad", "aud", "jpy", "utc", "gmt", "local"} | set(evidence._UNIT_OF)
 # Money columns that are not what was paid (an unpaid invoice's total is not revenue).
-NOT_REVENUE_WORDS = {"due", "remaining", "outstanding", "tax", "taxes", "fee", "fees", "discount", "discounts",
-                     "refunded", "refund", "balance", "shipping", "setup", "credit", "credits", "exchange",
+NOT_REVENUE_WORDS = {"due", "remaining", "outstanding", "authorized", "authorised", "tax", "taxes", "fee", "fees",
+                     "discount", "discounts", "refunded", "refund", "balance", "shipping", "setup", "credit", "credits", "exchange",
                      "unpaid", "owed", "vat"}
 PAID_WORDS = {"paid", "received", "collected", "settled", "settlement", "captured", "net"}
 _MONEY_TARGETS = {("payments", "amount"), ("subscriptions", "mrr"), ("subscriptions", "amount"),
@@ -674,6 +670,7 @@ def _word_score(header: str, col: Column) -> float:
         wanted = set(sw)
         for words in _word_forms(header):
             have = {_singular(w) for w in words}
+            exact = have == wanted
             if dates:   # 'closed_datetime' is 'closed_at': the words that only say "a time" aside
                 have, wanted = have - _TYPE_WORDS, {w for w in sw if w not in _TYPE_WORDS}
                 if not wanted:
@@ -681,7 +678,8 @@ def _word_score(header: str, col: Column) -> float:
             if not have:
                 continue
             if have == wanted and len(wanted) >= 1:
-                best = max(best, 0.85 * score)
+                # 'Start Date' names start_date better than 'Start' does (which only matches without 'date')
+                best = max(best, (0.85 if exact else 0.83) * score)
             elif wanted < have and (have - wanted) <= _QUALIFIERS and (dates or len(wanted) > 1):
                 best = max(best, 0.8 * score)
         if 2 <= len(sw) <= 3 and glued != normalise_name(syn):
@@ -893,6 +891,10 @@ def _map_dataset(columns, sample, dataset, fixed, given_conf=None, extra_derived
         if name in mapping or name in derived or name in fixed or sample is None:
             continue
         found = _value_only_candidates(columns, sample, dataset, ds.column(name), used)
+        if (dataset, name) in _MONEY_TARGETS:   # money found by its values alone: never a hold or a fee; paid first
+            words = {h: set(evidence.header_words(h)) for h in found}
+            found = sorted((h for h in found if not words[h] & NOT_REVENUE_WORDS),
+                           key=lambda h: not words[h] & PAID_WORDS)
         if found:
             mapping[name] = found[0]
             conf[name] = VALUE_ONLY_CONFIDENCE if len(found) == 1 else VALUE_ONLY_CONFIDENCE - 0.05
@@ -1026,7 +1028,8 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
     given_conf: dict[str, float] = {}
     if remembered is not None:
         fixed = {**remembered.mapping, **fixed}
-    overlap = evidence.id_overlap(sample, columns, evidence.known_ids(ws)) if ws is not None else {}
+    known = evidence.known_ids(ws) if ws is not None else frozenset()
+    overlap = evidence.id_overlap(sample, columns, known)
     profile = tool_exports.match(columns, dataset or (remembered.dataset if remembered else None))
     named = dataset_from_file_name(file_name)
     hinted = _hinted_datasets(file_name)
@@ -1037,7 +1040,8 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
         given, extra_derived, conf_in = dict(fixed), None, dict(given_conf)
         idcol = evidence.ID_COLUMNS.get(name)
         best = max(overlap.items(), key=lambda kv: (kv[1], -columns.index(kv[0])), default=None)
-        if idcol and idcol not in given and best and best[1] >= 0.5 and best[0] not in given.values():
+        if idcol and idcol not in given and best and best[1] >= 0.5 and best[0] not in given.values() \
+                and _mostly_filled(facts, best[0], sample):
             given[idcol], conf_in[idcol] = best[0], 0.95   # it joins to what is loaded: it is the user id
         if profile is not None and name == profile.dataset:
             taken = {v for v in given.values() if v}
@@ -1091,7 +1095,12 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
         mapping, conf, derived, notes = {}, {}, {}, {}
     tool = profile.tool if profile is not None and chosen == profile.dataset else None
     decisions = evidence.decisions_for(chosen, mapping, derived, facts, overlap, notes.get("tool_mrr"),
-                                       notes.get("plan_column")) if chosen else []
+                                       notes.get("plan_column"), ids_loaded=bool(known), confidence=conf,
+                                       header_id=_header_id(columns, sample, chosen, labels, facts)) \
+        if chosen else []
+    if chosen:
+        decisions += evidence.rule_decisions(columns, evidence.general_rules(chosen, facts, sample, mapping),
+                                             profile if tool else None)
     return Detection(dataset=chosen, confidence=confidence, mapping=dict(mapping), column_confidence=dict(conf),
                      alternatives=alternatives, derived=dict(derived), file_name=file_name, tool=tool,
                      remembered=remembered is not None and chosen == remembered.dataset,
@@ -1099,13 +1108,36 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
                      plan_column=notes.get("plan_column"))
 
 
+def _mostly_filled(facts, column: str, sample) -> bool:
+    """A column that leaves most rows empty is no row's id, whatever few values it has."""
+    f = facts.get(column) if facts is not None else None
+    rows = len(sample) if sample is not None else 0
+    return f is None or not rows or f.filled * 2 >= rows
+
+
+def _header_id(columns: list[str], sample, dataset: str, labels, facts) -> tuple[str, float] | None:
+    """The column the header alone names best as the dataset's user id (whatever the workspace's ids say)."""
+    idcol = evidence.ID_COLUMNS.get(dataset)
+    if idcol is None:
+        return None
+    pairs = _column_scores(columns, sample, dataset, (DATASETS[dataset].column(idcol),), labels, facts)
+    best = max(pairs, key=lambda p: (p[0], -p[2]), default=None)
+    return (best[4], best[0]) if best else None
+
+
 def detect_file(path: str | Path, file_name: str | None = None, *, ws=None) -> tuple[FileLayout, Detection]:
     """Sniff a file, read a small sample and guess its dataset and mapping (with the workspace's
     memory of earlier corrections when ``ws`` is given)."""
     layout = sniff(path, file_name=file_name)
-    sample = read_sample(layout)
-    return layout, detect(list(layout.columns), sample, layout.file_name, ws=ws, labels=labels_of(layout),
-                          facts=evidence.file_facts(layout.columns, sample, layout))
+    return layout, detect_layout(layout, read_sample(layout), ws=ws)
+
+
+def detect_layout(layout: FileLayout, sample: pd.DataFrame | None, *, dataset: str | None = None,
+                  ws=None) -> Detection:
+    """``detect`` for a sniffed file: its question-text header row and its shape (report lines above the
+    header, extra header rows, totals below) are part of the evidence."""
+    return detect(list(layout.columns), sample, layout.file_name, dataset=dataset, ws=ws, labels=labels_of(layout),
+                  facts=evidence.file_facts(layout.columns, sample, layout))
 
 
 def labels_of(layout: FileLayout) -> dict[str, str] | None:

@@ -21,9 +21,9 @@ import pandas as pd
 
 from .datasets import normalise_name
 from .tool_exports import (LIST_SPLIT, UUID_RE, Constant, DropRows, ExportProfile, Fill, FlagWords, KeepRows,
-                           Sign, StageWords, When, platform_from_file_name)
+                           Sign, StageWords, When, find_columns, platform_from_file_name)
 from .vocabulary import (BUG_WORDS, ESCALATION_WORDS, ISSUE_STAGES, PAID_STATUSES, PLAN_PERIOD_WORDS,
-                         REFUND_WORDS, SENTINEL_IDS, UNPAID_STATUSES)
+                         REFUND_WORDS, SENTINEL_IDS, UNPAID_STATUSES, ZONE_ABBREVIATIONS)
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Decision:
     topic: str                  # "amount_unit", "billing_period", "amount_column", "user_id", ...
     choice: str                 # the answer taken ("cents", "plan", a column name, ...)
     confidence: float           # 0..1
-    evidence: str               # plain words: "amounts look like cents: all integers, median 4,900, ..."
+    evidence: str               # plain words: "amounts look like cents (4900 means 49.00): every amount ..."
     question: str | None = None  # the question id whose answer overrides it (kpi/questions.py), if any
 
 
@@ -81,6 +81,10 @@ def says_utc(header: str) -> bool:
 _INT = re.compile(r"^[+-]?\d+$")
 _NUM = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)$")
 _CLOCK = re.compile(r"^\d{1,4}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
+_TIME_OF_DAY = re.compile(r"\d:\d{2}")
+# after a time: 'Z', an offset ('+02:00', '-0500'), or a zone's name ('UTC', 'GMT+2', 'PST')
+_OFFSET_END = re.compile(r"\d(?::\d{2})?(?:\.\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+_NAME_END = re.compile(r"\d(?:\s*[AaPp]\.?[Mm]\.?)?\s*([A-Za-z]{1,5})(?:[+-]\d{1,2}(?::?\d{2})?)?$")
 # epoch magnitudes of 2000-01-01 .. 2040-01-01 in each unit
 EPOCH_RANGES = {"seconds": (9.46e8, 2.21e9), "milliseconds": (9.46e11, 2.21e12), "microseconds": (9.46e14, 2.21e15)}
 
@@ -104,6 +108,8 @@ class ColumnFacts:
     sentinels: tuple[str, ...] = ()  # values that mean "none" beside values of another shape
     dotted: bool = False             # a flattened JSON path ('data.attributes.total')
     indexed: bool = False            # a path through a list ('items.0.id'): a nested item's field
+    timed: bool = False              # some value holds a time of day ('2024-04-01 23:30')
+    zoned: bool = False              # some value says its time zone ('...Z', '+02:00', '10:10 AM GMT+2')
     examples: tuple[str, ...] = ()
     values: tuple[str, ...] = field(default=(), compare=False, repr=False)   # distinct sample values
 
@@ -145,6 +151,17 @@ def _sentinels(vals: list[str]) -> tuple[str, ...]:
     return tuple(sorted(marks))
 
 
+def says_zone(value: str) -> bool:
+    """Whether a date-time value carries its time zone ('2024-04-01T10:00:00Z', '... +02:00', '10:10 AM GMT+2')."""
+    v = value.strip()
+    if not _TIME_OF_DAY.search(v):
+        return False
+    if _OFFSET_END.search(v):
+        return True
+    m = _NAME_END.search(v)
+    return bool(m and m.group(1).upper() in ZONE_ABBREVIATIONS)
+
+
 def column_facts(column: str, values: Iterable) -> ColumnFacts:
     words = header_words(column)
     vals = _filled(values)
@@ -172,9 +189,10 @@ def column_facts(column: str, values: Iterable) -> ColumnFacts:
             is_json = True
         except ValueError:
             is_json = False
+    timed = not numeric and not clock and any(_TIME_OF_DAY.search(v) for v in vals)
     return ColumnFacts(**base, numeric=numeric, integers=integers, median=median, epoch=epoch, clock=clock,
                        json=is_json, list_sep=None if is_json else _list_separator(vals, words),
-                       sentinels=_sentinels(vals))
+                       sentinels=_sentinels(vals), timed=timed, zoned=timed and any(says_zone(v) for v in vals))
 
 
 @dataclass(frozen=True)
@@ -185,6 +203,7 @@ class FileFacts:
     preamble_lines: int = 0
     footer_rows: int = 0
     file_name: str | None = None
+    zones: dict[str, str] = field(default_factory=dict)   # column -> the time zone a header row names for it
 
     @property
     def epoch_columns(self) -> list[str]:
@@ -199,9 +218,9 @@ class FileFacts:
         """Signs that the file came from an API or a database rather than a report (they write cents)."""
         signs = []
         if self.epoch_columns:
-            signs.append("the file also has epoch times")
+            signs.append("its dates are Unix times, as programs write them")
         if self.dotted:
-            signs.append("its columns are flattened JSON (a.b)")
+            signs.append("its columns are paths into nested data (a.b), as API exports write them")
         return signs
 
     def get(self, column: str | None) -> ColumnFacts | None:
@@ -223,7 +242,24 @@ def file_facts(columns: Iterable[str], sample: pd.DataFrame | None, layout=None,
     return FileFacts(columns=facts, header_rows=getattr(layout, "header_rows", 1),
                      preamble_lines=max(0, getattr(layout, "header_line", 1) - 1),
                      footer_rows=getattr(layout, "footer_rows", 0),
-                     file_name=file_name or getattr(layout, "file_name", None))
+                     file_name=file_name or getattr(layout, "file_name", None),
+                     zones=_header_zones(cols, getattr(layout, "import_ids", ())))
+
+
+def _header_zones(columns: list[str], import_ids: Iterable[str]) -> dict[str, str]:
+    """The time zone a header row of JSON names for a column ('{"ImportId":"recordedDate","timeZone":"America/Denver"}')."""
+    import zoneinfo
+    out = {}
+    for column, cell in zip(columns, import_ids):
+        try:
+            doc = json.loads(cell) if cell.startswith("{") else {}
+        except ValueError:
+            continue
+        zone = next((str(v) for k, v in doc.items() if normalise_name(k) in ("timezone", "tz")), None) \
+            if isinstance(doc, dict) else None
+        if zone and (zone in zoneinfo.available_timezones() or zone.lower() in _UTC_NAMES):
+            out[column] = "UTC" if zone.lower() in _UTC_NAMES else zone
+    return out
 
 
 def shape_notes(facts: FileFacts) -> list[str]:
@@ -235,18 +271,34 @@ def shape_notes(facts: FileFacts) -> list[str]:
     if facts.header_rows > 1:
         notes.append(f"{facts.header_rows} header rows (names, then question texts or import ids) read as one header")
     if facts.footer_rows:
-        notes.append(f"{facts.footer_rows} totals row{'s' if facts.footer_rows > 1 else ''} at the end left out")
+        notes.append(f"{facts.footer_rows} line{'s' if facts.footer_rows > 1 else ''} below the data (totals or a "
+                     "note) left out")
     if facts.dotted:
-        notes.append("columns are flattened JSON paths (a.b): each is matched by its last names")
+        notes.append("the columns are paths into nested data (such as customer.email), as API exports write them: "
+                     "each is matched by its last names")
     json_cols = [c for c, f in facts.columns.items() if f.json]
     if json_cols:
-        notes.append(f"{', '.join(json_cols[:3])} hold{'s' if len(json_cols) == 1 else ''} JSON: kept as text")
+        notes.append(f"{', '.join(json_cols[:3])} hold{'s' if len(json_cols) == 1 else ''} nested data (JSON): kept as "
+                     "text")
     return notes
 
 
 # --- decisions from evidence -------------------------------------------------------------------------
 def _n(x: float) -> str:
     return f"{x:,.0f}" if x == int(x) else f"{x:,.2f}"
+
+
+def unix_example(value: str, unit: str) -> str:
+    """'1709287200' is 01 Mar 2024 10:00 UTC."""
+    import datetime as dt
+    scale = {"seconds": 1, "milliseconds": 1e3, "microseconds": 1e6}[unit]
+    when = dt.datetime.fromtimestamp(float(value) / scale, dt.timezone.utc)
+    return f"'{value}' is {when:%d %b %Y %H:%M} UTC"
+
+
+def pct(share: float) -> str:
+    """A share as the app writes it: '85 %'."""
+    return f"{share * 100:.0f} %"
 
 
 def amount_unit(facts: FileFacts, column: str | None) -> Decision:
@@ -266,11 +318,14 @@ def amount_unit(facts: FileFacts, column: str | None) -> Decision:
                         "amount_unit")
     median = f.median or 0.0
     signs = facts.api_signs()
-    said = f"all integers, median {_n(median)}" + (", " + ", ".join(signs) if signs else "")
+    said = f"every amount in {column} is a whole number, typically {_n(median)}" + \
+        ("; " + " and ".join(signs) if signs else "")
     if median >= 1000 or (median >= 100 and signs):
         confidence = 0.85 if signs else 0.65
-        return Decision("amount_unit", "cents", confidence, f"amounts look like cents: {said}", "amount_unit")
-    return Decision("amount_unit", "units", 0.7, f"amounts look like whole units: {said}", "amount_unit")
+        example = f"{median:.0f} means {median / 100:,.2f}"
+        return Decision("amount_unit", "cents", confidence, f"amounts look like cents ({example}): {said}",
+                        "amount_unit")
+    return Decision("amount_unit", "units", 0.7, f"amounts look like whole currency units: {said}", "amount_unit")
 
 
 def needs_unit_question(decision: Decision, facts: FileFacts, column: str | None) -> bool:
@@ -451,7 +506,7 @@ def general_rules(dataset: str, facts: FileFacts, sample, mapping: dict[str, str
             hit, _ = _values_have(sample, c, ESCALATION_WORDS, split=r"[,;|\s]+")
             if hit:
                 derive.append(FlagWords("escalated", (c,), ESCALATION_WORDS, split=r"[,;|\s]+",
-                                        why=f"a ticket whose {c} says escalated was escalated"))
+                                        why=f"a ticket marked escalated in {c} was escalated"))
                 break
     elif dataset == "marketing" and "channel" not in mapping:
         platform = platform_from_file_name(facts.file_name)
@@ -461,6 +516,37 @@ def general_rules(dataset: str, facts: FileFacts, sample, mapping: dict[str, str
         return None
     return ExportProfile("", "generic", dataset, signature=(), columns={}, rows=tuple(rows), derive=tuple(derive),
                          source="the file's own headers and values")
+
+
+def rule_decisions(columns: Iterable[str], general: ExportProfile | None, tool: ExportProfile | None) -> list[Decision]:
+    """The rows left out and the values derived, in words: a tool's rules first (they replace a general rule
+    asked by the same question), each only where the file has the columns it reads."""
+    columns = list(columns)
+    has = lambda header: bool(find_columns(columns, header))  # noqa: E731
+    out: list[Decision] = []
+    asked: set[str] = set()
+    targets: set[str] = set()
+    for source, confidence in ((tool, 0.97), (general, 0.9)):
+        if source is None:
+            continue
+        for rule in source.rows:
+            if (rule.question and rule.question in asked) or not has(rule.when.column):
+                continue
+            asked.add(rule.question)
+            out.append(Decision("rule", "", confidence, rule.why, rule.question))
+        for d in source.derive:
+            reads = [d.source, d.when.column] if isinstance(d, Fill) else [d.when.column] if isinstance(d, Sign) \
+                else list(getattr(d, "sources", ()))
+            # a Fill says where a value comes from: the tool's and the general rule may say it twice
+            key = (d.target, tuple(find_columns(columns, d.source))) if isinstance(d, Fill) else d.target
+            if not d.why or key in targets or (getattr(d, "question", None) or "-") in asked or \
+                    (reads and not (all if isinstance(d, (Fill, Sign)) else any)(has(c) for c in reads)):
+                continue
+            targets.add(key)
+            if getattr(d, "question", None):
+                asked.add(d.question)
+            out.append(Decision("rule", "", confidence, d.why, getattr(d, "question", None)))
+    return out
 
 
 def _bug_rule(facts: FileFacts, sample, mapped: set[str]):
@@ -521,6 +607,8 @@ _MONEY_WORDS = {"amount", "total", "paid", "due", "remaining", "subtotal", "net"
 ID_COLUMNS = {"events": "user_id", "customers": "customer_id", "subscriptions": "customer_id",
               "payments": "customer_id", "tickets": "customer_id", "surveys": "respondent_id"}
 DURATIONS = {"test_runs": ("duration_minutes", "minutes"), "tickets": ("first_response_minutes", "minutes")}
+DURATION_WORDS = {"duration_minutes": "each run's duration (in minutes)",
+                  "first_response_minutes": "each ticket's time to first response (in minutes)"}
 UNIT_SECONDS = {"milliseconds": 0.001, "seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 
 
@@ -551,10 +639,81 @@ def duration_unit(facts: FileFacts, column: str | None) -> Decision | None:
                     f"{_n(median)} reads as {guess}", "duration_unit")
 
 
+WEAK_HEADER = 0.6   # a header that names the user id less well than this is only a guess
+
+
+def user_id_decision(idcol: str, chosen: str, overlap: dict[str, float], ids_loaded: bool,
+                     header_id: tuple[str, float] | None, confidence: float) -> Decision | None:
+    """Which column is the product's user id: the workspace's ids decide, the header only where none are loaded.
+    Asked (question ``column:<idcol>``) where the two disagree or the evidence is weak."""
+    question = f"column:{idcol}"
+    share = overlap.get(chosen, 0.0)
+    header = header_id[0] if header_id else None
+    loaded = "ids already loaded in customers or events"
+    if ids_loaded and share >= 0.5:
+        said = f"the user id is {chosen}: {pct(share)} of its values are {loaded}"
+        if header in (None, chosen):
+            return Decision("user_id", chosen, 0.95, said)
+        return Decision("user_id", chosen, 0.8, f"{said}; by its header it would be {header} "
+                        f"({pct(overlap.get(header, 0.0))} of whose values are)", question)
+    if ids_loaded:
+        return Decision("user_id", chosen, 0.5, f"the user id is {chosen} by its header only: {pct(share)} of its "
+                        f"values are {loaded}", question)
+    if confidence < WEAK_HEADER:
+        return Decision("user_id", chosen, confidence, f"the user id is {chosen} by its header only (no customers "
+                        "or events are loaded yet to check its values against)", question)
+    return None
+
+
+def zone_decision(dataset: str, mapping: dict[str, str], facts: FileFacts) -> Decision | None:
+    """Times written without a zone are read as UTC; asked (question ``timezone``) where the day a row falls on
+    could change: the dataset's main date holds times of day and neither its values nor its header say the zone."""
+    from .datasets import DATASETS
+    src = mapping.get(DATASETS[dataset].primary_date)
+    f = facts.get(src)
+    if f is None or not f.timed or f.zoned or f.utc or f.epoch:
+        return None
+    if src in facts.zones:   # a header row of the file says it
+        zone = facts.zones[src]
+        said = f"the times in {src} are in {zone}: the file's row of import ids under the header says so"
+        return Decision("timezone", zone, 0.95, said) if zone == "UTC" else \
+            Decision("timezone", zone, 0.85, said, "timezone")
+    named = zone_column(facts)
+    if named is not None:
+        column, zone = named
+        if zone == "UTC":
+            return Decision("timezone", "UTC", 0.95, f"the times in {src} are UTC: {column} says so")
+        return Decision("timezone", zone, 0.85, f"the times in {src} are in {zone}: {column} says so", "timezone")
+    return Decision("timezone", "UTC", 0.6, f"the times in {src} say no time zone (no 'Z', offset or '(UTC)' in "
+                    "its values or header): they are read as UTC", "timezone")
+
+
+_UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt", "utc+0", "gmt+0", "utc+00:00", "gmt+00:00"}
+
+
+def zone_column(facts: FileFacts) -> tuple[str, str] | None:
+    """A column that names the time zone of the file's times ('Created Timezone' = 'UTC'), and that zone."""
+    import zoneinfo
+    for c, f in facts.columns.items():
+        words = set(f.words)
+        if not ("timezone" in words or {"time", "zone"} <= words or "tz" in words) or f.distinct != 1:
+            continue
+        value = f.examples[0].strip()
+        if value.lower() in _UTC_NAMES:
+            return c, "UTC"
+        if value in zoneinfo.available_timezones():
+            return c, value
+    return None
+
+
 def decisions_for(dataset: str, mapping: dict[str, str], derived: dict[str, str], facts: FileFacts,
                   overlap: dict[str, float] | None = None, tool_mrr: str | None = None,
-                  plan_column: str | None = None) -> list[Decision]:
-    """Every decision about this file as mapped that changes numbers, each with its evidence."""
+                  plan_column: str | None = None, *, ids_loaded: bool = False,
+                  header_id: tuple[str, float] | None = None,
+                  confidence: dict[str, float] | None = None) -> list[Decision]:
+    """Every decision about this file as mapped that changes numbers, each with its evidence. ``header_id`` is
+    the column the header alone would take as the user id; ``ids_loaded`` says the workspace holds ids to check
+    the file's against (``overlap``: the share of each column's values that are such ids)."""
     out: list[Decision] = []
     money = next((mapping[m] for m in MONEY_INPUTS.get(dataset, ()) if m in mapping), None)
     if money:
@@ -564,10 +723,11 @@ def decisions_for(dataset: str, mapping: dict[str, str], derived: dict[str, str]
     if dataset == "payments" and "amount" in mapping:
         others = [c for c in money_columns(facts, mapping.values())]
         if others:
+            listed = others[:4]
+            names = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " or " + listed[-1]
             out.append(Decision("amount_column", mapping["amount"], 0.8,
-                                f"revenue is what was paid: taken from {mapping['amount']}; "
-                                f"{', '.join(others[:4])} {'is' if len(others) == 1 else 'are'} not used "
-                                "(an unpaid invoice's total is not money received)", "amount_column:amount"))
+                                f"revenue is money received: read from {mapping['amount']}, not from {names} "
+                                "(an amount only due or authorised is not money received)", "amount_column:amount"))
     if dataset == "subscriptions" and "mrr" in derived:
         if "period_count" in mapping and "billing_period" in mapping:
             out.append(Decision("billing_period", "column", 0.9, f"a billing period is {mapping['period_count']} × "
@@ -587,27 +747,32 @@ def decisions_for(dataset: str, mapping: dict[str, str], derived: dict[str, str]
     if dataset in DURATIONS:
         canon, _ = DURATIONS[dataset]
         if derived.get(canon):
-            out.append(Decision("duration", "timestamps", 0.9, f"{canon.replace('_', ' ')} worked out from two "
-                                f"times: {derived[canon]}"))
+            out.append(Decision("duration", "timestamps", 0.9, f"{DURATION_WORDS.get(canon, canon)} is worked out "
+                                f"from two times: {derived[canon]}"))
         elif canon in mapping:
             d = duration_unit(facts, mapping[canon])
             if d is not None:
                 out.append(d)
     idcol = ID_COLUMNS.get(dataset)
-    if idcol and overlap and mapping.get(idcol) in overlap:
-        share = overlap[mapping[idcol]]
-        out.append(Decision("user_id", mapping[idcol], 0.95, f"{mapping[idcol]} is the user id: {share:.0%} of its "
-                            "values are ids already loaded in customers or events", f"column:{idcol}"))
+    if idcol and mapping.get(idcol):
+        d = user_id_decision(idcol, mapping[idcol], overlap or {}, ids_loaded, header_id,
+                             (confidence or {}).get(idcol, 1.0))
+        if d is not None:
+            out.append(d)
+    zone = zone_decision(dataset, mapping, facts)
+    if zone is not None:
+        out.append(zone)
     for canon, src in mapping.items():
         f = facts.get(src)
         if f is None:
             continue
         if f.sentinels and canon.endswith("_id"):
-            out.append(Decision("sentinel", src, 0.9, f"{', '.join(repr(s) for s in f.sentinels)} in {src} "
-                                "mean no value (the other values are ids of another shape)"))
+            marks = " and ".join(repr(s) for s in f.sentinels)
+            out.append(Decision("sentinel", src, 0.9, f"{marks} in {src} {'mean' if len(f.sentinels) > 1 else 'means'} "
+                                "“none” (the other values are ids of another shape)"))
         if f.epoch and canon not in ("session_id", "user_id", "customer_id") and not canon.endswith("_id"):
-            out.append(Decision("epoch", src, 0.95, f"{src} holds Unix times in {f.epoch} (told by their size: "
-                                f"'{f.examples[0]}')"))
+            out.append(Decision("epoch", src, 0.95, f"the column {src} holds dates written as Unix time ({f.epoch} since "
+                                f"1 Jan 1970, told by their size): {unix_example(f.examples[0], f.epoch)}"))
     for note in shape_notes(facts):
         out.append(Decision("shape", "", 1.0, note))
     return out

@@ -233,6 +233,9 @@ def _evidence_defaults(found, facts, sample, mapping: dict[str, str], general) -
     d = evidence.duration_unit(facts, mapping.get(canon)) if canon else None
     if d is not None and d.question:
         out["duration_unit"] = d.choice
+    zone = next((d for d in found.decisions if d.topic == "timezone"), None)
+    if zone is not None and zone.choice != "UTC":   # a column of the file names the zone
+        out["timezone"] = zone.choice
     return out
 
 
@@ -1324,6 +1327,33 @@ def preview(path: str | Path, dataset: str | None = None, mapping: dict | None =
         _convert(con, plan, forms, active)
         select, params = _select_sql(plan, forms, None)
         return con.execute(f"{select} LIMIT {int(n)}", params).df()
+    finally:
+        con.close()
+
+
+def zone_effects(plan: _Plan, zones: Iterable[str], limit: int | None = None) -> dict[str, tuple[int, int, object]]:
+    """What reading the times of the dataset's main date in each zone gives: {zone: (rows that fall on another
+    day than read as UTC, rows with a time of day, the first time in UTC)}. One read of the file (its first
+    ``limit`` rows), the rows its rules leave out aside."""
+    canon = DATASETS[plan.dataset].primary_date
+    zones = list(dict.fromkeys(zones))
+    con = limits.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        plan = replace(plan, zone=None, layout=_load_raw(con, plan, limit=limit))
+        forms = _profile(con, plan, plan.day_first)
+        _left, active = _left_out(con, plan)
+        _convert(con, plan, forms, active)
+        src = next((s for s in _sources(plan) if s.canon == canon and s.typed), None)
+        if src is None or not zones:
+            return {}
+        t = f"CAST({src.typed} AS TIMESTAMP)"
+        rows = con.execute(
+            f"SELECT z, count(*) FILTER (WHERE CAST(timezone('UTC', timezone(z, t)) AS DATE) <> CAST(t AS DATE)), "
+            f"count(*), min(timezone('UTC', timezone(z, t))) FROM (SELECT {t} AS t FROM _kpi_conv "
+            f"WHERE {src.typed} IS NOT NULL AND contains(CAST({src.raw} AS VARCHAR), ':')) "
+            f"CROSS JOIN (SELECT unnest(CAST(? AS VARCHAR[])) AS z) GROUP BY z", [zones]).fetchall()
+        return {z: (int(moved), int(n), first) for z, moved, n, first in rows}
     finally:
         con.close()
 

@@ -2,9 +2,10 @@
 
 Some things a file cannot say by itself: whether 4900 is cents or units, which of three date
 columns is the sign-up, whether every issue of a tracker is a defect or only its bugs, whether
-03/04/2025 is March or April, which time zone a help desk wrote its times in. ``questions_for``
+03/04/2025 is March or April, which column is the product's user id when the ids already loaded
+and the header disagree, which time zone times written without one are in. ``questions_for``
 finds the ones that matter for a file, loads the file once per option into a scratch in-memory
-workspace and says what each option would give ("MRR would be 418.67 on 2024-04-30"); a
+workspace and says what each option would give ("MRR would be $418.67 on 30 Apr 2024"); a
 question whose options all give the same is not asked. ``ingest_file(..., answers={id: value})``
 applies the answers (an unanswered question takes its default).
 """
@@ -14,17 +15,20 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import duckdb
+
 from . import evidence, tool_exports
 from .datasets import DATASETS
 from .derived import VALID_SUBSCRIPTIONS
 from .detect import MONEY_COLUMNS, Detection, name_score, sniff, value_fit
 from .errors import InputError
-from .ingest import COMMON_ZONES, RULE_QUESTIONS, STAGE_DEFAULTS, _ingest_checked, _plan
+from .ingest import COMMON_ZONES, RULE_QUESTIONS, STAGE_DEFAULTS, _ingest_checked, _plan, zone_effects
 from .workspace import Workspace, quote_ident
 
 EFFECT_ROWS = 200_000           # effects are worked out on the file's first rows, never the whole of a
 EFFECT_BYTES = 32 * 10**6       # large file: at most this many rows, and about this many bytes of text
 MAX_DATE_OPTIONS = 4
+MAX_ID_OPTIONS = 4
 # Other columns of a dataset that may be meant as its main date (a CRM's "became a customer").
 ALTERNATIVE_DATES = {"customers": ("trial_start", "converted_date")}
 
@@ -140,8 +144,14 @@ def questions_for(path: str | Path, detection: Detection | None = None, *, ws: W
                 shown = tuple(Option(label, value, effects[value]) for value, label in options)
                 questions.append(Question(qid, text, shown, answers.get(qid, default), why))
         questions.extend(_date_order_questions(scratch, layout, base, first, answers, limit))
-        if profile is not None and profile.local_time:
-            q = _zone_question(scratch, layout, dataset, mapping, ws, base, answers, limit)
+        idcol = evidence.ID_COLUMNS.get(base.dataset)
+        if f"column:{idcol}" in said:
+            q = _user_id_question(scratch, layout, dataset, mapping, ws, base, answers, limit, idcol,
+                                  said[f"column:{idcol}"])
+            if q is not None:
+                questions.append(q)
+        if "timezone" in said:
+            q = _zone_question(base, answers, limit, said["timezone"])
             if q is not None:
                 questions.append(q)
         if not whole:
@@ -229,21 +239,26 @@ def _effect_date(scratch: Workspace, dataset: str) -> dt.date | None:
     return latest.replace(day=1) - dt.timedelta(days=1)
 
 
+def _money(value: float) -> str:
+    """Money to the cent, in the app's currency sign: two options a few cents apart must read apart."""
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+
+
 def _headline(ws: Workspace, dataset: str, as_of: dt.date | None) -> str:
     """One sentence of what the loaded dataset gives: its main figure."""
     one = lambda sql, params=None: ws.rows(sql, params)[0]  # noqa: E731
     if dataset == "subscriptions" and as_of is not None:
         mrr = one(f"SELECT coalesce(sum(mrr), 0) FROM subscriptions WHERE {VALID_SUBSCRIPTIONS} "
                   "AND start_date <= ? AND (end_date IS NULL OR end_date > ?)", [as_of, as_of])[0]
-        return f"MRR would be {mrr:,.2f} on {as_of.isoformat()}"
+        return f"MRR would be {_money(mrr)} on {as_of:%d %b %Y}"
     if dataset == "payments":
         total, n = one("SELECT coalesce(sum(amount), 0), count(*) FROM payments")
-        return f"revenue would be {total:,.2f} from {n:,} rows"
+        return f"revenue would be {_money(total)} from {n:,} rows"
     if dataset == "customers":
         n, last = one("SELECT count(DISTINCT customer_id), max(signup_date) FROM customers")
         month = one("SELECT count(*) FROM customers WHERE date_trunc('month', signup_date) = date_trunc('month', ?)",
                     [last])[0] if last else 0
-        return f"{n:,} sign-ups, {month:,} of them in {last:%Y-%m}" if last else f"{n:,} sign-ups"
+        return f"{n:,} sign-ups, {month:,} of them in {last:%b %Y}" if last else f"{n:,} sign-ups"
     if dataset == "events":
         users, n = one("SELECT count(DISTINCT user_id), count(*) FROM events")
         return f"{users:,} users, {n:,} events"
@@ -253,7 +268,7 @@ def _headline(ws: Workspace, dataset: str, as_of: dt.date | None) -> str:
         return f"NPS would be {nps:.1f} from {n:,} responses" if n else "no responses"
     if dataset == "marketing":
         total, n = one("SELECT coalesce(sum(spend), 0), count(*) FROM marketing")
-        return f"spend would be {total:,.2f} over {n:,} rows"
+        return f"spend would be {_money(total)} over {n:,} rows"
     if dataset == "defects":
         n, prod = one("SELECT count(*), count(*) FILTER (WHERE stage = 'production') FROM defects")
         return f"{n:,} defects, {prod:,} found in production"
@@ -263,7 +278,7 @@ def _headline(ws: Workspace, dataset: str, as_of: dt.date | None) -> str:
     ds = DATASETS[dataset]
     col = quote_ident(ds.primary_date)
     n, first = one(f"SELECT count(*), min({col}) FROM {quote_ident(dataset)}")
-    return f"{n:,} rows, the first on {first}"
+    return f"{n:,} rows, the first on {first:%d %b %Y}" if first is not None else f"{n:,} rows"
 
 
 def _date_order_questions(scratch: Workspace, layout, base, first, answers: dict, limit) -> list[Question]:
@@ -293,30 +308,72 @@ def _date_order_questions(scratch: Workspace, layout, base, first, answers: dict
     return out
 
 
-def _zone_question(scratch: Workspace, layout, dataset, mapping, ws, base, answers: dict, limit) -> Question | None:
-    """A help desk or CRM writes times in the account's zone, without saying which."""
-    ds = DATASETS[base.dataset]
-    stamps = [c.name for c in ds.columns if c.type in ("timestamp", "date") and c.name in base.mapping]
-    if not stamps or isinstance(_run(scratch, _plan(layout, dataset, mapping, (), (),
-                                                    {**answers, "timezone": "UTC"}, ws), limit), str):
+def _user_id_question(scratch: Workspace, layout, dataset, mapping, ws, base, answers: dict, limit, idcol: str,
+                      why: str) -> Question | None:
+    """Which column is the product's user id, where the workspace's ids and the header disagree or say little:
+    each candidate with how many rows it joins to the customers and events already loaded."""
+    chosen = base.mapping[idcol]
+    known = evidence.known_ids(ws)
+    overlap = evidence.id_overlap(base.sample, layout.columns, known)
+    col = DATASETS[base.dataset].column(idcol)
+    named = sorted(((name_score(h, col, base.dataset), h) for h in layout.columns
+                    if h not in overlap and name_score(h, col, base.dataset) > 0), reverse=True)
+    by_values = sorted(overlap, key=lambda h: -overlap[h])
+    candidates = list(dict.fromkeys([chosen] + by_values + [h for _, h in named]))[:MAX_ID_OPTIONS]
+    if len(candidates) < 2:
         return None
-    col = quote_ident(stamps[0])
-    row = scratch.rows(f"SELECT {col} FROM {quote_ident(base.dataset)} WHERE {col} IS NOT NULL "
-                       f"ORDER BY {col} LIMIT 1")
-    if not row or not isinstance(row[0][0], dt.datetime):
-        return None
-    first = row[0][0]
+    qid = f"column:{idcol}"
+    options = []
+    for column in candidates:
+        result = _run(scratch, _plan(layout, dataset, mapping, (), (), {**answers, qid: column}, ws), limit)
+        if isinstance(result, str):
+            effect = f"the file would not load: {result}"
+        else:
+            counts = scratch.rows(f"SELECT CAST({quote_ident(idcol)} AS VARCHAR), count(*) FROM "
+                                  f"{quote_ident(base.dataset)} GROUP BY 1")
+            rows = sum(n for _, n in counts)
+            ids = [v for v, _ in counts if v is not None]
+            if known:
+                joined = sum(n for v, n in counts if v in known)
+                share = f" ({evidence.pct(joined / rows)})" if rows else ""
+                effect = f"{joined:,} of {rows:,} rows{share} join to the customers and events already loaded"
+            else:
+                effect = f"{len(ids):,} different ids" + (f", such as '{min(ids)}'" if ids else "")
+            if result.incomplete:
+                effect += f"; {result.incomplete:,} rows without a value in a required column are left out"
+        options.append(Option(column, column, effect))
+    what = "customer" if idcol == "customer_id" else "user"
+    return Question(qid, f"Which column holds your product's {what} id?", tuple(options), answers.get(qid, chosen),
+                    why[0].upper() + why[1:] + ". KPIs link this file to customers and events through it.")
+
+
+def _zone_question(base, answers: dict, limit, why: str) -> Question | None:
+    """Times written without a zone: read as UTC unless the file says otherwise; each zone with the number of rows
+    it would move to another day. Not asked where no zone moves any row (the day boundary changes nothing)."""
     zones = list(COMMON_ZONES)
-    given = answers.get("timezone")
-    if given and given not in zones:
-        zones.insert(1, given)
+    default = base.answers.get("timezone") or "UTC"
+    for extra in (answers.get("timezone"), default):
+        if extra and extra not in zones:
+            zones.insert(1, extra)
+    try:
+        effects = zone_effects(base, zones, limit)
+    except (InputError, duckdb.Error):
+        return None
+    if not any(moved for moved, _n, _first in effects.values()):
+        return None
+    canon = DATASETS[base.dataset].primary_date
+    src = base.mapping.get(canon, canon)
     options = []
     for zone in zones:
-        when = first if zone == "UTC" else scratch.rows("SELECT timezone('UTC', timezone(?, ?::TIMESTAMP))",
-                                                         [zone, first])[0][0]
-        label = "UTC (as written)" if zone == "UTC" else zone
-        options.append(Option(label, zone, f"the first {stamps[0].replace('_', ' ')} would be "
-                                           f"{when:%Y-%m-%d %H:%M} UTC"))
-    return Question("timezone", f"Which time zone are the times of this {base.tool} export in?", tuple(options),
-                    answers.get("timezone", "UTC"),
-                    f"{base.tool} writes times in the account's time zone, without saying which; KPIs use UTC.")
+        moved, n, first = effects.get(zone, (0, 0, None))
+        label = "UTC — as written" if zone == "UTC" else zone
+        shift = "no row changes day" if zone == "UTC" else \
+            f"{moved:,} of {n:,} rows fall on another day than in UTC"
+        when = f"; the first {src} is {first:%d %b %Y %H:%M} UTC" if first is not None else ""
+        options.append(Option(label, zone, shift + when))
+    tool = f" {base.tool} writes times in the account's time zone." if base.tool and getattr(
+        base.profile, "local_time", False) else ""
+    return Question("timezone", f"Which time zone are the times in {src} written in?", tuple(options),
+                    answers.get("timezone", default),
+                    why[0].upper() + why[1:] + "." + tool + " KPIs count days in UTC: pick the zone your tool "
+                    "wrote them in if it is another.")

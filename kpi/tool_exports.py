@@ -12,9 +12,14 @@ Headers are compared the way ``datasets.normalise_name`` does ('Created date (UT
 'Amount spent'). Where a profile's layout comes from is said in its ``source``: the fixtures in
 ``shared/fixtures/exports`` were checked; the others follow the vendors' documentation and
 common exports and are unverified against a real file.
+
+Profiles are hints, not the way files are understood: with ``KPI_EXPLORER_TOOL_PROFILES=off`` no file
+is matched to a tool, and every export still loads from its own evidence (``kpi/evidence.py``) with the
+same dataset, mapping and figures (tests/test_profiles_off.py proves it on both corpora).
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -374,7 +379,7 @@ def _platform_profile(platform: str) -> ExportProfile:
     return ExportProfile(
         platform, "ads", "marketing", signature=(), columns={},
         derive=(Constant("channel", platform,
-                         why="the export has no channel column: the file name names the platform"),),
+                         why=f"the export has no channel column: the channel is {platform}, as the file name says"),),
         source="the file name (no profile of this platform's layout)")
 
 
@@ -387,49 +392,6 @@ def platform_from_file_name(file_name: str | None) -> ExportProfile | None:
         if word in AD_PLATFORM_WORDS:
             return _platform_profile(AD_PLATFORM_WORDS[word])
     return None
-
-
-# Any issue tracker (YouTrack, Shortcut, ClickUp, ...): where a type column or the labels say which
-# issues are bugs, only those are defects, and the stage is read from environment, labels or tags.
-ISSUE_TYPE_HEADERS = ("Issue Type", "Issue type", "Work Item Type", "Type", "Kind", "Story Type", "Ticket Type",
-                      "Issue Category")
-ISSUE_LABEL_HEADERS = ("Labels", "Label", "Tags", "Tag")
-ISSUE_STAGE_SOURCES = ("Environment", "Found In", "Found In Environment", "Labels", "Label", "Tags", "Tag")
-
-
-def issue_tracker_profile(columns: Iterable[str], sample) -> ExportProfile | None:
-    """A profile for an issue tracker without one of its own, when the file marks its bugs."""
-    columns = list(columns)
-
-    def marks_bugs(header: str, split: str) -> bool:
-        col = find_column(columns, header)
-        if col is None or sample is None or col not in getattr(sample, "columns", ()):
-            return False
-        values = sample[col]
-        if hasattr(values, "columns"):   # a repeated header
-            values = values.iloc[:, 0]
-        items = {normalise_name(x) for v in values.dropna().astype(str) for x in re.split(split, v)}
-        return bool(items & set(BUG_WORDS)) and bool(items - set(BUG_WORDS) - {""})
-
-    rule = None
-    for header in ISSUE_TYPE_HEADERS:
-        if marks_bugs(header, r"$^"):
-            rule = KeepRows(When(header, "in", BUG_WORDS), f"only issues whose {header} is Bug are defects",
-                            question="defects")
-            break
-    if rule is None:
-        for header in ISSUE_LABEL_HEADERS:
-            if marks_bugs(header, LIST_SPLIT):
-                rule = KeepRows(When(header, "has_item", BUG_WORDS), f"only issues labelled bug are defects",
-                                question="defects")
-                break
-    if rule is None:
-        return None
-    return ExportProfile(
-        "issue tracker", "generic", "defects", signature=(), columns={}, rows=(rule,),
-        derive=(StageWords("stage", ISSUE_STAGE_SOURCES, ISSUE_STAGES,
-                           why="the stage is read from the environment, labels or tags"),),
-        source="the file's type or label column (no profile of this tracker's layout)")
 
 
 # --- matching a file to a profile -----------------------------------------------------------
@@ -466,8 +428,19 @@ def find_column(columns: Iterable[str], *headers: str) -> str | None:
     return None
 
 
+PROFILES_SETTING = "KPI_EXPLORER_TOOL_PROFILES"
+
+
+def profiles_enabled() -> bool:
+    """Whether tools' profiles may add their hints (``KPI_EXPLORER_TOOL_PROFILES=off`` turns them off)."""
+    return os.environ.get(PROFILES_SETTING, "on").strip().lower() not in ("off", "0", "false", "no")
+
+
 def match(columns: Iterable[str], dataset: str | None = None) -> ExportProfile | None:
-    """The profile whose signature the header holds (the one with the longest signature wins)."""
+    """The profile whose signature the header holds (the one with the longest signature wins); None while
+    profiles are switched off."""
+    if not profiles_enabled():
+        return None
     columns = list(columns)
     best = None
     for profile in PROFILES:
@@ -480,22 +453,13 @@ def match(columns: Iterable[str], dataset: str | None = None) -> ExportProfile |
 
 
 def profile_for(tool: str | None, dataset: str | None) -> ExportProfile | None:
+    if not profiles_enabled():
+        return None
     for profile in PROFILES:
         if profile.tool == tool and profile.dataset == dataset:
             return profile
     if dataset == "marketing" and tool in AD_PLATFORM_WORDS.values():
         return _platform_profile(tool)
-    return None
-
-
-def generic_profile(columns: Iterable[str], sample, file_name: str | None, dataset: str | None) -> ExportProfile | None:
-    """What a file without a profile of its own still shows: its ad platform, or its bugs."""
-    if dataset in (None, "marketing"):
-        found = platform_from_file_name(file_name)
-        if found is not None:
-            return found
-    if dataset in (None, "defects"):
-        return issue_tracker_profile(columns, sample)
     return None
 
 

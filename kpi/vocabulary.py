@@ -1,4 +1,4 @@
-"""The words exports use for booleans, billing periods, defect stages, refunds and failures, in one place.
+"""The words exports use for booleans, billing periods, defect stages, refunds, failures and time zones, in one place.
 
 Detection, the general rules that read evidence (``kpi/evidence.py``), tools' profiles
 (``kpi/tool_exports.py``) and ingest's SQL all compare values against these lists (lower-cased,
@@ -77,3 +77,12 @@ ESCALATION_WORDS = ("escalated", "escalation", "escalate", "tier2", "tier3", "le
 # Values an id column writes for "none" (a session id of -1 is no session).
 SENTINEL_IDS = ("-1", "0", "n/a", "na", "none", "null", "(none)", "undefined", "(not set)", "not set", "-", "--",
                 "unknown", "nil", "(null)", "#n/a")
+
+# Time-zone names that exports write after a time, and their offsets from UTC in minutes. Names
+# that mean several zones (IST: India, Ireland, Israel) are left out; CST is North America's.
+ZONE_ABBREVIATIONS = {
+    "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120, "MET": 60, "MEST": 120,
+    "EET": 120, "EEST": 180, "MSK": 180, "EST": -300, "EDT": -240, "CST": -360, "CDT": -300, "MST": -420,
+    "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480, "HST": -600, "AST": -240, "ADT": -180,
+    "NST": -210, "NDT": -150, "JST": 540, "KST": 540, "HKT": 480, "SGT": 480, "AWST": 480, "ACST": 570,
+    "ACDT": 630, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780, "BRT": -180, "ART": -180}

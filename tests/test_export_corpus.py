@@ -63,6 +63,12 @@ def test_loads_with_its_figures(ws, name):
     layout = sniff(OURS / name)
     assert len(read_sample(layout, n=10**6)) - layout.footer_rows == checks["rows"]
     result = ingest_file(ws, OURS / name)
+    assert_figures(ws, want, result)
+
+
+def assert_figures(ws: Workspace, want: dict, result) -> None:
+    """The figures of the file's expected.json entry, on the dataset it was loaded as."""
+    checks = want["checks"]
     assert result.dataset == want["dataset"]
     if "loaded_rows" in checks:
         assert result.rows == checks["loaded_rows"]

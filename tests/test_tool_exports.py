@@ -240,8 +240,8 @@ def test_trial_question_shows_the_mrr_of_each_option():
     qs = {q.id: q for q in questions_for(FIXTURES / "stripe_subscriptions.csv")}
     trial = qs["trial"]
     assert trial.default == "trial_end"
-    assert trial.option("trial_end").effect == "MRR would be 418.67 on 2024-04-30"
-    assert trial.option("start").effect == "MRR would be 467.67 on 2024-04-30"
+    assert trial.option("trial_end").effect == "MRR would be $418.67 on 30 Apr 2024"
+    assert trial.option("start").effect == "MRR would be $467.67 on 30 Apr 2024"
     assert "date_column:start_date" not in qs    # three start columns, the same MRR: not asked
 
 
@@ -251,11 +251,13 @@ def test_questions_of_the_other_exports():
     assert "9 defects, 4 found in production" in defects.option("bugs").effect
     signup = {q.id: q for q in questions_for(FIXTURES / "hubspot_contacts.csv")}["date_column:signup_date"]
     assert signup.default == "Create Date"
-    assert signup.option("Create Date").effect == "12 sign-ups, 2 of them in 2024-04"
+    assert signup.option("Create Date").effect == "12 sign-ups, 2 of them in Apr 2024"
     assert signup.option("Became a Customer Date").effect.startswith("9 sign-ups")
     zone = {q.id: q for q in questions_for(FIXTURES / "zendesk_tickets.csv")}["timezone"]
     assert zone.default == "UTC"
-    assert zone.option("Europe/Berlin").effect == "the first created at would be 2024-03-02 12:01 UTC"
+    assert zone.option("Europe/Berlin").effect == ("1 of 12 rows fall on another day than in UTC; the first Created at "
+                                                   "is 02 Mar 2024 12:01 UTC")
+    assert zone.option("UTC").effect.startswith("no row changes day")
     anonymous = {q.id: q for q in questions_for(FIXTURES / "mixpanel_events.csv")}["anonymous"]
     assert anonymous.option("leave_out").effect.startswith("11 users, 28 events")
     assert anonymous.option("keep").effect == "12 users, 29 events"
@@ -267,9 +269,10 @@ def test_cents_or_units(ws, tmp_path):
                                           "c3,2025-02-01,4900\n")
     unit = {q.id: q for q in questions_for(src)}["amount_unit"]
     assert unit.default == "cents"     # whole numbers of a few thousand: cents, and asked
-    assert "Amounts look like cents: all integers, median 4,900" in unit.help
-    assert unit.option("units").effect == "revenue would be 11,790.00 from 3 rows"
-    assert unit.option("cents").effect == "revenue would be 117.90 from 3 rows"
+    assert "Amounts look like cents (4900 means 49.00): every amount in amount is a whole number, typically 4,900" \
+        in unit.help
+    assert unit.option("units").effect == "revenue would be $11,790.00 from 3 rows"
+    assert unit.option("cents").effect == "revenue would be $117.90 from 3 rows"
     ingest_file(ws, src)
     assert table(ws, "payments")["amount"].tolist() == [49.0, 19.9, 49.0]
     ingest_file(ws, src, answers={"amount_unit": "units"})

@@ -18,10 +18,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from kpi import coverage
+from kpi import coverage, evidence
 from kpi.catalog import CATALOG
 from kpi.datasets import DATASETS, Column
-from kpi.detect import (DERIVED_INPUTS, Detection, FileLayout, detect, explain_no_match, labels_of, read_sample,
+from kpi.detect import (DERIVED_INPUTS, Detection, FileLayout, detect_layout, explain_no_match, read_sample,
                         sniff)
 from kpi.errors import KpiError
 from kpi.formatting import format_value
@@ -80,8 +80,8 @@ class StagedFile:
         if self.detection is not None and self.detection.dataset == dataset:
             return self.detection
         if dataset not in self.by_dataset:
-            self.by_dataset[dataset] = detect(list(self.layout.columns), self.sample, self.name, dataset=dataset,
-                                              ws=session.workspace(), labels=labels_of(self.layout))
+            self.by_dataset[dataset] = detect_layout(self.layout, self.sample, dataset=dataset,
+                                                     ws=session.workspace())
         return self.by_dataset[dataset]
 
 
@@ -117,8 +117,7 @@ def _read(staged: StagedFile) -> None:
         staged.layout = sniff(staged.path, file_name=staged.name)
         staged.sample = read_sample(staged.layout)
         # The workspace remembers how earlier exports with this header were mapped.
-        staged.detection = detect(list(staged.layout.columns), staged.sample, staged.name, ws=session.workspace(),
-                                  labels=labels_of(staged.layout))
+        staged.detection = detect_layout(staged.layout, staged.sample, ws=session.workspace())
         staged.personal = detect_personal_data(list(staged.layout.columns), staged.sample)
     except KpiError as exc:
         staged.error = str(exc)
@@ -180,7 +179,7 @@ class LoadRequest:
 
 
 def _confidence_words(score: float) -> str:
-    pct = format_value(score, "rate").replace(".0 %", " %")
+    pct = evidence.pct(score)   # whole percents, as the evidence sentences write them
     if score >= 0.8:
         return f"{pct} sure"
     if score >= 0.5:
@@ -253,7 +252,7 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
         return None
 
     guessed = staged.detection_for(dataset)
-    evidence_notes(guessed)
+    notes = st.container()   # filled once the questions are known: a decision is "asked below" only if it is
     columns = list(layout.columns)
     st.markdown("**Columns** — which column of the file holds each of the dataset's columns (required ones "
                 "are marked \\*). Columns you leave unmapped are kept for breakdowns (plan, country…).")
@@ -301,7 +300,10 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
                              "duplicate rows are dropped. Replace swaps the dataset for this file; the old rows "
                              "stay until the new ones have landed.")
 
-    answers = ask(_questions(ws, staged, dataset, mapping), key=f"{key}_q_{dataset}")
+    questions = _questions(ws, staged, dataset, mapping)
+    with notes:
+        evidence_notes(guessed, asked={q.id for q in questions})
+    answers = ask(questions, key=f"{key}_q_{dataset}")
 
     st.markdown(f"**Preview** — the first {PREVIEW_ROWS} rows as they will be stored")
     try:
@@ -332,8 +334,9 @@ def no_none(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def evidence_notes(det: Detection) -> None:
-    """How the file was read: each decision that changes numbers with the evidence behind it, in words."""
+def evidence_notes(det: Detection, asked: set[str] = frozenset()) -> None:
+    """How the file was read: each decision that changes numbers with the evidence behind it, in words;
+    the ones asked below (``asked``: the questions' ids) say so."""
     decisions = [d for d in getattr(det, "decisions", []) if d.evidence]
     if not decisions:
         return
@@ -341,7 +344,7 @@ def evidence_notes(det: Detection) -> None:
                      f"{'s' if len(decisions) > 1 else ''} from its values and headers)", expanded=True):
         for d in decisions:
             sure = "" if d.topic == "shape" else f" — {_confidence_words(d.confidence)}"
-            ask = " (asked below)" if d.question else ""
+            ask = " (asked below)" if d.question and d.question in asked else ""
             st.markdown(f"- {plain(d.evidence[0].upper() + d.evidence[1:])}{sure}{ask}")
 
 

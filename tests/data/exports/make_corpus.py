@@ -17,11 +17,12 @@ EXPECTED: dict[str, dict] = {}
 
 
 def write(name: str, header: list[str], rows: list[list], *, before: list[str] = (), after: list[str] = (),
-          extra_headers: list[list[str]] = (), delimiter: str = ",") -> None:
+          extra_headers: list[list[str]] = (), delimiter: str = ",", quote_all: bool = False) -> None:
     out = io.StringIO()
     for line in before:
         out.write(line + "\n")
-    w = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    w = csv.writer(out, delimiter=delimiter, lineterminator="\n",
+                   quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
     w.writerow(header)
     for h in extra_headers:
         w.writerow(h)
@@ -342,7 +343,7 @@ def youtrack() -> None:
 
 # ---- help desk: Gorgias tickets API, flattened (tags list says escalated) ---------------------------------
 def gorgias() -> None:
-    header = ["id", "external_id", "status", "channel", "via", "priority", "subject", "customer.id", "customer.email",
+    header = ["id", "external_id", "status", "channel", "via", "language", "subject", "customer.id", "customer.email",
               "customer.external_id", "assignee_user.email", "tags", "created_datetime", "opened_datetime",
               "last_message_datetime", "closed_datetime", "spam"]
     t = [(9101, "closed", "email", "urgent, escalated", "2024-04-01T09:00:00+00:00", 95, 1440, "u_10001"),
@@ -354,7 +355,7 @@ def gorgias() -> None:
     for tid, status, channel, tags, created, first, res, ext in t:
         c = datetime.fromisoformat(created)
         closed = (c + timedelta(minutes=res)).isoformat() if res else None
-        rows.append([tid, None, status, channel, "helpdesk", "normal", f"Ticket {tid}", 440000 + tid % 100,
+        rows.append([tid, None, status, channel, "helpdesk", "en", f"Ticket {tid}", 440000 + tid % 100,
                      f"{ext}@example.com", ext, "agent@acme.io", tags, created,
                      (c + timedelta(minutes=first)).isoformat(), closed or created, closed, "false"])
     write("gorgias_tickets.csv", header, rows)
@@ -404,26 +405,30 @@ def qualtrics() -> None:
            header_rows=3)
 
 
-# ---- ads: Microsoft Advertising campaign report (preamble lines, a copyright footer) ----------------------
+# ---- ads: Microsoft Advertising campaign performance report from the Reporting API (report lines, a footer) -----
 def microsoft_ads() -> None:
+    # The Reporting service writes a report header (one quoted cell per line) and a copyright footer unless asked
+    # not to, every cell quoted, and the columns under their API names (CampaignPerformanceReportColumn).
     before = ['"Report Name: Campaign performance"', '"Report Time: 4/1/2024 - 4/7/2024"',
-              '"Time Zone: (GMT-08:00) Pacific Time (US & Canada); Tijuana"', '"Last Completed Available Day: 4/8/2024"',
-              '"Rows: 7"', '']
-    header = ["Time period", "Account name", "Campaign name", "Campaign status", "Impr.", "Clicks", "CTR", "Avg. CPC",
-              "Spend", "Conversions"]
+              '"Time Zone: (GMT-08:00) Pacific Time (US & Canada); Tijuana"',
+              '"Last Completed Available Day: 4/8/2024 5:00:00 AM (GMT)"',
+              '"Last Completed Available Hour: 4/8/2024 5:00:00 AM (GMT)"', '"Report Aggregation: Daily"',
+              '"Report Filter: "', '"Potential Incomplete Data: false"', '"Rows: 7"']
+    header = ["TimePeriod", "AccountName", "CampaignName", "CampaignStatus", "Impressions", "Clicks", "Ctr",
+              "AverageCpc", "Spend", "Conversions"]
     days = [("2024-04-01", 812, 31, 24.18), ("2024-04-02", 790, 28, 22.40), ("2024-04-03", 905, 40, 31.20),
             ("2024-04-04", 650, 22, 17.16), ("2024-04-05", 700, 25, 19.75), ("2024-04-06", 420, 12, 9.60),
             ("2024-04-07", 388, 11, 8.91)]
     rows = [[d, "Acme", "Brand - Bing", "Active", i, c, f"{100 * c / i:.2f}%", f"{s / c:.2f}", f"{s:.2f}", 1]
             for d, i, c, s in days]
-    write("microsoft_ads_campaigns.csv", header, rows, before=before,
-          after=['', '"©2024 Microsoft Corporation. All rights reserved. "'])
+    write("microsoft_ads_campaigns.csv", header, rows, before=before, quote_all=True,
+          after=['"©2024 Microsoft Corporation. All rights reserved. "'])
     expect("microsoft_ads_campaigns.csv", "Microsoft Advertising", "marketing",
-           {"date": "Time period", "campaign": "Campaign name", "spend": "Spend", "visitors": "Clicks"},
+           {"date": "TimePeriod", "campaign": "CampaignName", "spend": "Spend", "visitors": "Clicks"},
            {"rows": len(days), "total_spend": round(sum(d[3] for d in days), 2), "total_clicks": sum(d[2] for d in days),
             "channel": "Microsoft Ads"},
-           ["report lines above the header and a copyright line below the data",
-            "no channel column: the file name names the platform"], header_line=7)
+           ["nine report lines above the header and a copyright line below the data; every cell quoted",
+            "no channel column: the file name names the platform"], header_line=len(before) + 1)
 
 
 # ---- ads: TikTok Ads Manager custom report by day ----------------------------------------------------------
