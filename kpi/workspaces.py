@@ -12,7 +12,7 @@ import duckdb
 
 from . import derived
 from .errors import InputError, WorkspaceGone
-from .workspace import DATASET_TABLE, Workspace, data_home, quote_ident
+from .workspace import DATASET_TABLE, Workspace, data_home, private_file, private_folder, quote_ident
 
 # 128 bits from the OS's CSPRNG, URL-safe: an id cannot be guessed or enumerated.
 ID_BYTES = 16
@@ -64,7 +64,14 @@ def open_workspace(workspace_id: str, *, read_only: bool = False) -> Workspace:
     """Open (or create) a workspace's file; a deleted workspace is never made again under its id."""
     if was_deleted(workspace_id):
         raise WorkspaceGone(DELETED)
-    return Workspace(workspace_path(workspace_id), read_only=read_only)
+    path = workspace_path(workspace_id)
+    if not read_only:
+        # The folder's listing holds every workspace id, and an id opens its workspace: the
+        # server's user alone may read it (files 0600, folder 0700, also for older files).
+        private_folder(path.parent)
+        if path.exists():
+            private_file(path)
+    return Workspace(path, read_only=read_only)
 
 
 def open_or_recover(workspace_id: str) -> tuple[Workspace, str | None]:
@@ -205,7 +212,7 @@ def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR) -> list[str]:
     ws.require_writable("load data")
     template = sample_template(folder)
     alias = f"kpi_tpl_{secrets.token_hex(6)}"
-    with ws.cursor() as cur:
+    with ws.writing("load data"), ws.cursor() as cur:
         cur.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(template)])
         try:
             names = [r[0] for r in cur.execute(f"SELECT name FROM {alias}.main.{DATASET_TABLE}").fetchall()]
@@ -220,6 +227,8 @@ def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR) -> list[str]:
                 cur.execute(f"DELETE FROM main.{DATASET_TABLE} WHERE name IN (SELECT name FROM {alias}.main.{DATASET_TABLE})")
                 cur.execute(f"INSERT INTO main.{DATASET_TABLE} SELECT * FROM {alias}.main.{DATASET_TABLE}")
                 ws.bump_version(cur)
+                for name in names:   # a load someone prepared before this one is now stale
+                    ws.bump_version(cur, f"version:dataset:{name}")
                 cur.execute("COMMIT")
             except Exception:
                 cur.execute("ROLLBACK")

@@ -22,6 +22,7 @@ from kpi.wizard import STEP_HELP, STEPS, WizardState
 from ui import cards, components, session
 
 STATE_KEY, SAVED_KEY, NOTICE_KEY = "wizard_state", "wizard_state_saved", "wizard_notice"
+VERSION_KEY = "wizard_state_version"   # the version of the saved wizard this session's state is based on
 SET_KEY = "wz_set"
 SCORECARD_PAGE, GOALS_PAGE = "pages/scorecard.py", "pages/goals.py"
 
@@ -113,9 +114,11 @@ def load_state(ws) -> WizardState:
     """This session's wizard state; the first time, what the workspace saved."""
     held = st.session_state.get(STATE_KEY)
     if held is None or held[0] != str(ws.path):
-        state = WizardState.from_dict(store.load_wizard(ws))
+        raw, version = store.load_wizard_entry(ws)
+        state = WizardState.from_dict(raw)
         st.session_state[STATE_KEY] = (str(ws.path), state)
         st.session_state[SAVED_KEY] = state.to_dict()
+        st.session_state[VERSION_KEY] = version   # a save from another session since is not overwritten
     return st.session_state[STATE_KEY][1]
 
 
@@ -125,11 +128,12 @@ def commit(ws, state: WizardState) -> None:
     if body == st.session_state.get(SAVED_KEY):
         return
     try:
-        store.save_wizard(ws, body)
-    except KpiError as exc:       # a read-only workspace: the wizard still works in this session
+        version = store.save_wizard(ws, body, expect=st.session_state.get(VERSION_KEY))
+    except KpiError as exc:       # read-only, or saved by someone else: the wizard still works here
         st.session_state[NOTICE_KEY] = ("warning", str(exc))
         return
     st.session_state[SAVED_KEY] = body
+    st.session_state[VERSION_KEY] = version
 
 
 def notice(text: str, kind: str = "success") -> None:
@@ -580,11 +584,13 @@ def save_step(ws, state: WizardState) -> None:
         st.caption("This workspace is read-only here: you can walk through the wizard, not save it.")
     if st.button("Save my KPI set and targets", key="wz_save", type="primary", disabled=session.is_viewer()):
         try:
-            doc, targets, objective = wizard.save_plan(ws, state, found, as_of)
+            doc, targets, objective = wizard.save_plan(ws, state, found, as_of,
+                                                       wizard_version=st.session_state.get(VERSION_KEY))
         except KpiError as exc:
             session.show_error(exc)
             return
         st.session_state[SAVED_KEY] = state.to_dict()
+        st.session_state[VERSION_KEY] = store.load_wizard_entry(ws)[1]
         notice(f"Saved {n} KPIs and {len(targets)} target{'s' if len(targets) != 1 else ''}"
                + (f" for the objective “{objective.title}”." if objective else "."))
         st.rerun()
