@@ -37,7 +37,7 @@ DATA_DOCS = {"custom_kpis"}  # documents that change what compute() returns
 WRITE_WAIT = 60.0          # seconds a save waits for another save's turn
 CONFLICT_RETRIES = 8       # pauses of 10, 20, 40 ... ms (about 2.5 s in all)
 _CONFLICT = re.compile(r"conflict on|duplicate key|constraint violation", re.IGNORECASE)
-_ANY = object()            # "no expectation": a write that does not compare first
+NO_CHECK = object()            # "no expectation": a write that does not compare first
 T = TypeVar("T")
 
 _writers: dict[str, threading.RLock] = {}
@@ -285,13 +285,13 @@ class Workspace:
         found = self.rows(f"SELECT value FROM {META_TABLE} WHERE key = ?", [key])
         return found[0][0] if found else DEFAULT_SETTINGS.get(key, default)
 
-    def set_setting(self, key: str, value: Any, *, expect: Any = _ANY) -> None:
+    def set_setting(self, key: str, value: Any, *, expect: Any = NO_CHECK) -> None:
         """Save a setting. With ``expect`` (the value the user saw), a setting someone else changed
         in the meantime is not overwritten: :class:`StaleWrite`."""
         stored = None if value is None else str(value)
 
         def save(cur):
-            if expect is not _ANY:
+            if expect is not NO_CHECK:
                 found = cur.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", [key]).fetchall()
                 now = found[0][0] if found else DEFAULT_SETTINGS.get(key)
                 if now != (None if expect is None else str(expect)):

@@ -12,7 +12,8 @@ import duckdb
 
 from . import derived
 from .errors import InputError, WorkspaceGone
-from .workspace import DATASET_TABLE, Workspace, data_home, private_file, private_folder, quote_ident
+from .workspace import (DATASET_TABLE, NO_CHECK, Workspace, data_home, private_file, private_folder,
+                        quote_ident)
 
 # 128 bits from the OS's CSPRNG, URL-safe: an id cannot be guessed or enumerated.
 ID_BYTES = 16
@@ -173,11 +174,13 @@ def copy_workspace(ws: Workspace, name: str | None = None) -> str:
     return new_id
 
 
-def rename_workspace(ws: Workspace, name: str) -> None:
+def rename_workspace(ws: Workspace, name: str, *, expect=NO_CHECK) -> None:
+    """Rename; with ``expect`` (the name the user saw, None for none), a rename someone else made
+    since is not overwritten (``StaleWrite``)."""
     name = " ".join(str(name).split())[:80]
     if not name:
         raise InputError("Give the workspace a name (a few words).")
-    ws.set_setting("name", name)
+    ws.set_setting("name", name, expect=expect)
 
 
 def delete_workspace(ws: Workspace, workspace_id: str) -> None:

@@ -16,7 +16,7 @@ from ui import cards, components, session, wizard_steps
 
 ws = session.workspace()
 VIEW_ONLY = session.is_viewer()   # writes are refused in the core; the controls say so by being off
-doc = store.load_goals(ws)
+doc, doc_version = store.load_goals_entry(ws)   # saves say which version they change (StaleWrite)
 as_of = session.workspace_as_of(ws)
 today = dt.date.today()
 try:
@@ -31,7 +31,7 @@ names = wizard_steps.names(ws)
 
 def save(new_doc, message: str) -> None:
     try:
-        store.save_goals(ws, new_doc)
+        store.save_goals(ws, new_doc, expect=doc_version)   # someone else's save since is never overwritten
     except KpiError as exc:
         session.show_error(exc)
         return
@@ -282,7 +282,7 @@ with custom_tab:
             text, button = st.columns([5, 1], vertical_alignment="center")
             text.markdown(f"**{k.name}** · `{k.id}` · {k.unit}, {k.direction} is better")
             text.caption(k.formula)
-            if button.button("Delete", key=f"del_custom_{k.id}", icon=":material/delete:"):
+            if button.button("Delete", key=f"del_custom_{k.id}", icon=":material/delete:", disabled=VIEW_ONLY):
                 used = [t for t in doc.targets if t.kpi == k.id]
                 in_set = k.id in store.load_kpi_set(ws).get("kpis", [])
                 if used:
@@ -290,9 +290,13 @@ with custom_tab:
                 elif in_set:
                     st.warning(f"{k.name} is in your saved KPI set: take it out with the KPI wizard first.")
                 else:
-                    custom.delete_custom_kpi(ws, k.id)
-                    st.session_state["goals_notice"] = f"Custom KPI {k.name} deleted."
-                    st.rerun()
+                    try:
+                        custom.delete_custom_kpi(ws, k.id)
+                    except KpiError as exc:
+                        session.show_error(exc)
+                    else:
+                        st.session_state["goals_notice"] = f"Custom KPI {k.name} deleted."
+                        st.rerun()
     with st.expander("Create a custom KPI", icon=":material/add:", expanded=not mine):
         saved = components.custom_kpi_builder(ws, key="goals_custom")
         if saved:

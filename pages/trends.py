@@ -232,23 +232,22 @@ with tabs[0]:
                                          placeholder="e.g. Pricing page redesign went live")
                     scope = st.radio("Show on", ["This KPI", "Every KPI"], horizontal=True, key="trends_note_scope")
                     if st.form_submit_button("Save note", disabled=session.is_viewer()) and text.strip():
-                        notes = store.load_annotations(ws)
-                        notes.append({"date": day.isoformat(), "text": text.strip(),
-                                      "kpi": focus if scope == "This KPI" else None})
-                        try:
-                            store.save_annotations(ws, notes)
+                        try:   # added to the latest notes: notes others saved meanwhile stay
+                            store.add_annotation(ws, day.isoformat(), text.strip(),
+                                                 focus if scope == "This KPI" else None)
                         except KpiError as exc:
                             st.warning(str(exc))
                         else:
                             st.rerun()
                 saved = store.load_annotations(ws)
-                for i, note in enumerate(saved):
+                for note in saved:
                     n1, n2 = st.columns([5, 1], vertical_alignment="center")
                     where = kpi_name(note["kpi"]) if note.get("kpi") else "every KPI"
                     n1.text(f"{note.get('date')} — {note.get('text', '')} ({where})")
-                    if n2.button("Delete", key=f"trends_note_del_{i}", disabled=session.is_viewer()):
+                    # by id: the note on this line, whatever others deleted since the page was drawn
+                    if n2.button("Delete", key=f"trends_note_del_{note['id']}", disabled=session.is_viewer()):
                         try:
-                            store.save_annotations(ws, saved[:i] + saved[i + 1:])
+                            store.delete_annotation(ws, note["id"])
                         except KpiError as exc:
                             st.warning(str(exc))
                         else:

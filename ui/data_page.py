@@ -174,6 +174,7 @@ class LoadRequest:
     pseudonymise: tuple[str, ...]
     mode: str
     answers: dict = field(default_factory=dict)   # the choices that change numbers (kpi.questions)
+    expect: int | None = None   # the dataset's version the user's screen showed: a load by someone else since is refused
 
 
 def _confidence_words(score: float) -> str:
@@ -287,6 +288,9 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
     drop, pseudo = privacy_choices(staged, mapping, dataset)
 
     mode = "replace"
+    seen_key = f"{key}_seen_{dataset}"      # the version the screen the user clicked on was drawn from
+    expect = st.session_state.get(seen_key)
+    st.session_state[seen_key] = ws.dataset_version(dataset)
     if ws.has(dataset):
         rows = format_value(ws.row_count(dataset), "count")
         mode = st.radio(f"{dataset} already holds {rows} rows", ["replace", "append"], key=f"{key}_mode",
@@ -316,7 +320,7 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
     st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 320),
                  column_config=_preview_columns(dataset, frame))
     return LoadRequest(staged, dataset, {k: v for k, v in mapping.items()}, tuple(drop), tuple(pseudo), mode,
-                       answers)
+                       answers, expect)
 
 
 def _questions(ws: Workspace, staged: StagedFile, dataset: str, mapping: dict) -> list:
@@ -410,7 +414,7 @@ def load(ws: Workspace, request: LoadRequest) -> LoadOutcome | None:
                                                mode=request.mode, file_name=staged.name,
                                                drop_columns=request.drop_columns,
                                                pseudonymise=request.pseudonymise,
-                                               answers=request.answers or None)
+                                               answers=request.answers or None, expect=request.expect)
         except KpiError as exc:
             status.update(label=refused, state="error", expanded=False)
             session.show_error(exc)

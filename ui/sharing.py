@@ -174,12 +174,15 @@ def workspace_menu(ws) -> None:
     if session.is_viewer():
         return
     with st.popover("Workspace", icon=":material/folder_open:", width="stretch"):
+        stored = ws.setting("name")
+        shown = st.session_state.get(f"_ws_name_shown:{ws.path}", stored)   # the name the form the user typed in showed
+        st.session_state[f"_ws_name_shown:{ws.path}"] = stored
         with st.form("ws_rename_form", border=False):
-            name = st.text_input("Name", value=ws.setting("name") or "My workspace", max_chars=80)
+            name = st.text_input("Name", value=stored or "My workspace", max_chars=80)
             renamed = st.form_submit_button("Rename", icon=":material/edit:")
         if renamed:
             try:
-                workspaces.rename_workspace(ws, name)
+                workspaces.rename_workspace(ws, name, expect=shown)
             except KpiError as exc:
                 st.error(str(exc))
             else:
