@@ -72,7 +72,7 @@ with add_tab:
                 data_page.show_outcome(outcome)
                 continue
             if item.error:
-                st.error(item.error, icon=":material/block:")
+                st.error(data_page.plain(item.error), icon=":material/block:")
                 continue
             request = data_page.mapping_form(ws, item)
             if request is None:

@@ -13,6 +13,7 @@ from kpi.formatting import format_value
 from kpi.goals import CADENCES, GRAINS, STATUS_STYLE, Objective, Review, Target, default_baseline, smart_check, summary_line
 from kpi.scorecard import kpi_label
 from ui import cards, components, session, wizard_steps
+from ui.text import plain
 
 ws = session.workspace()
 VIEW_ONLY = session.is_viewer()   # writes are refused in the core; the controls say so by being off
@@ -49,7 +50,7 @@ def key_result_lines(targets) -> None:
         s = status_of.get(t.id)
         label = label_of(t.kpi)
         name_col, numbers_col, status_col = st.columns([3, 4, 2], vertical_alignment="center")
-        name_col.markdown(f"**{label.name}**")
+        name_col.markdown(f"**{plain(label.name)}**")
         now = format_value(s.value, label.unit) if s else "—"
         share = "" if s is None or s.progress is None else f" · {round(max(min(s.progress, 9.99), -9.99) * 100) + 0:d} % of the way"
         numbers_col.caption(f"Now {now} → target {format_value(t.target, label.unit)} by {t.deadline:%d %b %Y}{share}")
@@ -110,8 +111,8 @@ with okr_tab:
         with st.container(border=True):
             head, actions = st.columns([5, 2], vertical_alignment="top")
             with head:
-                st.subheader(o.title, anchor=False)
-                facts = [f for f in (o.why, f"Owner: {o.owner}" if o.owner else "",
+                st.subheader(plain(o.title), anchor=False)
+                facts = [f for f in (plain(o.why), f"Owner: {plain(o.owner)}" if o.owner else "",
                                      f"{o.start:%d %b %Y} – {o.end:%d %b %Y}" if o.start and o.end else "") if f]
                 if facts:
                     st.caption(" · ".join(facts))
@@ -163,7 +164,7 @@ with okr_tab:
                 else:
                     save(doc.add_objective(Objective(wizard.fresh_objective_id(doc), title.strip(), why.strip(),
                                                      owner.strip(), start, end)),
-                         f"Objective “{title.strip()}” added.")
+                         f"Objective “{plain(title.strip())}” added.")
 
     with st.expander("Add or edit a key result", icon=":material/flag:", expanded=not doc.targets and bool(doc.objectives)):
         targets_by_id = {t.id: t for t in doc.targets}
@@ -218,7 +219,7 @@ with okr_tab:
                                 None if below is None else below / scale, None if above is None else above / scale,
                                 objective, old.id if old else None)
                 save(doc.replace_target(target) if old else doc.add_target(target),
-                     f"Key result for {label.name} saved.")
+                     f"Key result for {plain(label.name)} saved.")
         if old is not None:
             if as_of is not None:
                 with st.expander("SMART check of this key result"):
@@ -230,7 +231,7 @@ with okr_tab:
                     components.smart_check_view(report, old.kpi, label.name, label.unit, label.direction, old.grain)
             if st.button("Delete this key result", key=f"kr_delete_{pick}", icon=":material/delete:", disabled=VIEW_ONLY):
                 st.session_state.pop("kr_pick", None)
-                save(doc.remove_target(old.id), f"Key result for {label.name} deleted.")
+                save(doc.remove_target(old.id), f"Key result for {plain(label.name)} deleted.")
 
 # -- reviews ---------------------------------------------------------------------------------
 with review_tab:
@@ -280,25 +281,25 @@ with custom_tab:
     for k in mine.values():
         with st.container(border=True):
             text, button = st.columns([5, 1], vertical_alignment="center")
-            text.markdown(f"**{k.name}** · `{k.id}` · {k.unit}, {k.direction} is better")
-            text.caption(k.formula)
+            text.markdown(f"**{plain(k.name)}** · `{k.id}` · {k.unit}, {k.direction} is better")
+            text.caption(plain(k.formula))
             if button.button("Delete", key=f"del_custom_{k.id}", icon=":material/delete:", disabled=VIEW_ONLY):
                 used = [t for t in doc.targets if t.kpi == k.id]
                 in_set = k.id in store.load_kpi_set(ws).get("kpis", [])
                 if used:
-                    st.warning(f"{k.name} is the KPI of {len(used)} key result(s): delete those first.")
+                    st.warning(f"{plain(k.name)} is the KPI of {len(used)} key result(s): delete those first.")
                 elif in_set:
-                    st.warning(f"{k.name} is in your saved KPI set: take it out with the KPI wizard first.")
+                    st.warning(f"{plain(k.name)} is in your saved KPI set: take it out with the KPI wizard first.")
                 else:
                     try:
                         custom.delete_custom_kpi(ws, k.id)
                     except KpiError as exc:
                         session.show_error(exc)
                     else:
-                        st.session_state["goals_notice"] = f"Custom KPI {k.name} deleted."
+                        st.session_state["goals_notice"] = f"Custom KPI {plain(k.name)} deleted."
                         st.rerun()
     with st.expander("Create a custom KPI", icon=":material/add:", expanded=not mine):
         saved = components.custom_kpi_builder(ws, key="goals_custom")
         if saved:
-            st.session_state["goals_notice"] = f"Custom KPI saved: {saved}. Add a key result for it above."
+            st.session_state["goals_notice"] = f"Custom KPI saved: {plain(saved)}. Add a key result for it above."
             st.rerun()

@@ -11,8 +11,8 @@ from kpi import analysis, store
 from kpi.catalog import CATALOG
 from kpi.errors import KpiError
 from kpi.formatting import format_change, format_value
-from ui import cards, charts, components, session
-from ui.data_page import plain
+from ui import cards, charts, components, session, sharing
+from ui.text import plain
 
 ws = session.workspace()
 v = session.view()
@@ -43,7 +43,7 @@ def kpi_name(k: str) -> str:
 # "_trends_keep" outlives the widget, which Streamlit forgets while another tab is open.
 asked = st.query_params.get("kpi")
 if asked and asked != st.session_state.get("_trends_asked"):
-    st.session_state["_trends_keep"] = [k for k in asked.split(",") if k in options][:4]
+    st.session_state["_trends_keep"] = sharing.list_param(asked, options, 4)   # ?kpi=mrr,mrr is one mrr
     st.session_state["trends_kpis"] = st.session_state["_trends_keep"]
     st.session_state["_trends_asked"] = asked
 if "_trends_keep" not in st.session_state:
@@ -124,11 +124,11 @@ with tabs[0]:
                 series_full = analysis.series_of(full, k)
                 series = in_range(series_full)
                 if series.empty:
-                    st.warning(f"{label.name}: no values in the chosen range.")
+                    st.warning(f"{plain(label.name)}: no values in the chosen range.")
                     continue
                 status = status_for(k) if show_goal and not v.filters else None
                 if status is not None and status.grain != grain:
-                    st.caption(f"{label.name} has a target judged by {status.grain}: switch the grain to "
+                    st.caption(f"{plain(label.name)} has a target judged by {status.grain}: switch the grain to "
                                f"{status.grain} to see it on the chart.")
                     status = None
                 band = analysis.projection_band(series_full, grain, until=status.deadline if status else None,
@@ -145,7 +145,7 @@ with tabs[0]:
                     description=description, status=status, band=band, compare=comparison,
                     compare_label="Previous period" if compare == "Previous period" else "A year before",
                     moving=moving, moving_label=f"{window}-{noun} average", judged=judged, annotations=notes)
-                st.caption(f"**{label.name}**: {description} *{formula}.* "
+                st.caption(f"**{plain(label.name)}**: {plain(description)} *{plain(formula)}.* "
                            f"{'Higher' if label.direction == 'higher' else 'Lower'} is better.")
                 lines = [analysis.latest_sentence(analysis.headline(series, grain), label.unit, grain)]
                 if band is not None:
@@ -157,7 +157,9 @@ with tabs[0]:
                     st.markdown(line)
                 if judged is not None and judged["anomaly"].any():
                     st.markdown(f"**Unusual {noun}s** — {analysis.anomaly_rule(grain)}:")
-                    for line in analysis.anomaly_lines(judged, components.release_table(ws, as_of), label.unit, grain):
+                    releases = components.release_table(ws, as_of)   # feature names come from a file
+                    releases = releases.assign(label=releases["label"].map(plain)) if len(releases) else releases
+                    for line in analysis.anomaly_lines(judged, releases, label.unit, grain):
                         st.markdown(line)
                     if judged["anomaly"].sum() > 5:
                         st.caption(f"…and {int(judged['anomaly'].sum()) - 5} earlier.")
@@ -170,7 +172,7 @@ with tabs[0]:
             flabel = meta[focus][0]
             fseries = analysis.series_of(full, focus)
             segments = components.segment_names(ws)
-            st.subheader(f"What changed in {flabel.name}")
+            st.subheader(f"What changed in {plain(flabel.name)}")
             if len(fseries) < 2 or not segments:
                 st.caption("Needs at least two periods and a column to break down by (plan, country, channel…).")
             else:
@@ -193,20 +195,23 @@ with tabs[0]:
                                                           filters=v.filters)
                 results, left_out = explained["results"], explained["left_out"]
                 if not results:
-                    st.caption("This KPI cannot be broken down by " + (", ".join(tried)) + ". "
-                               + " ".join(left_out))
+                    st.caption(plain("This KPI cannot be broken down by " + (", ".join(tried)) + ". "
+                                     + " ".join(left_out)))
                 else:
                     col = max(results, key=lambda c_: (results[c_][1] or {}).get("score", -1)) \
                         if seg_choice == auto else seg_choice
                     contrib, drv, seg_frame = results[col]
                     bl, al = analysis.period_label(before, grain), analysis.period_label(after, grain)
-                    for line in (analysis.change_sentence(flabel.name, contrib, flabel.unit, bl, al),
-                                 analysis.driver_sentence(col, drv, contrib, flabel.unit, bl)):
+                    shown_drv = None if drv is None else {   # a column header and its value, from a file
+                        **drv, "segment": None if drv["segment"] is None else plain(drv["segment"])}
+                    for line in (analysis.change_sentence(plain(flabel.name), contrib, flabel.unit, bl, al),
+                                 analysis.driver_sentence(plain(col.replace("_", " ")), shown_drv, contrib,
+                                                          flabel.unit, bl)):
                         if line:
                             st.markdown(line)
                     if seg_choice == auto and len(results) > 1:
-                        st.caption("Checked " + ", ".join(c_.replace("_", " ") for c_ in results)
-                                   + f"; {col.replace('_', ' ')} explains the change best.")
+                        st.caption(plain("Checked " + ", ".join(c_.replace("_", " ") for c_ in results)
+                                         + f"; {col.replace('_', ' ')} explains the change best."))
                     charts.draw("contribution_chart", contrib=contrib, name=flabel.name, unit=flabel.unit,
                                 direction=flabel.direction, segment_column=col, before_label=bl, after_label=al)
                     st.caption(contrib.attrs["note"])
@@ -217,7 +222,7 @@ with tabs[0]:
                         "Own change": [format_change(x, flabel.unit) for x in contrib["change"]],
                         "Contribution": [format_change(x, flabel.unit) for x in contrib["contribution"]],
                     })
-                    with st.expander(f"Every {col.replace('_', ' ')}"):
+                    with st.expander(f"Every {plain(col.replace('_', ' '))}"):
                         st.dataframe(table, hide_index=True, width="stretch")
                     charts.draw("segment_chart", frame=in_range(seg_frame), name=flabel.name, unit=flabel.unit,
                                 grain=grain, segment_column=col)
@@ -236,7 +241,7 @@ with tabs[0]:
                             store.add_annotation(ws, day.isoformat(), text.strip(),
                                                  focus if scope == "This KPI" else None)
                         except KpiError as exc:
-                            st.warning(str(exc))
+                            st.warning(plain(exc))
                         else:
                             st.rerun()
                 saved = store.load_annotations(ws)
@@ -249,7 +254,7 @@ with tabs[0]:
                         try:
                             store.delete_annotation(ws, note["id"])
                         except KpiError as exc:
-                            st.warning(str(exc))
+                            st.warning(plain(exc))
                         else:
                             st.rerun()
 
@@ -295,8 +300,10 @@ with tabs[2]:
             c1, c2 = st.columns([3, 1])
             steps = c1.multiselect("Steps, in order", names, default=guess, key="funnel_steps", bind="query-params", max_selections=8,
                                    help="Pick the events in the order users should do them.")
-            window = c2.number_input("Conversion window (days)", 0, 365, 7, key="funnel_window", bind="query-params",
-                                     help="How long after entering a user may take to reach each later step.")
+            # A float widget: Streamlit 1.67 drops ?funnel_window=1e309 for it, and fails on it for an int one.
+            window = round(c2.number_input("Conversion window (days)", 0.0, 365.0, 7.0, step=1.0, format="%.0f",
+                                           key="funnel_window", bind="query-params",
+                                           help="How long after entering a user may take to reach each later step."))
             if len(steps) < 2:
                 st.info("Pick at least two events.")
             else:
@@ -305,7 +312,7 @@ with tabs[2]:
                 worst = result.iloc[1:].sort_values("of_previous").head(1)
                 if not worst.empty and worst["of_previous"].iloc[0] is not None:
                     w = worst.iloc[0]
-                    st.markdown(f"The biggest drop is into step {w['step']} (**{w['event']}**): "
+                    st.markdown(f"The biggest drop is into step {w['step']} (**{plain(w['event'])}**): "
                                 f"{format_value(1 - w['of_previous'], 'rate')} of users who reached step "
                                 f"{w['step'] - 1} do not go on within {window} days.")
                 st.dataframe(pd.DataFrame({

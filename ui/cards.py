@@ -17,6 +17,7 @@ import streamlit as st
 from kpi import analysis
 from kpi.formatting import format_change, format_value
 from kpi.goals import COLOUR_HEX, STATUS_STYLE, STATUSES, Status, summary_line
+from ui.text import plain
 
 MODES = ("Executive", "Team")
 # Worst first: what a reader should see before anything else.
@@ -134,7 +135,8 @@ def change_words(change: float | None, before: float | None, unit: str, directio
 
 def help_text(card: Card) -> str:
     better = "Higher is better." if card.direction == "higher" else "Lower is better."
-    parts = [card.description.strip() or card.name, f"**How it is worked out:** {card.formula}" if card.formula else "",
+    parts = [plain(card.description.strip() or card.name),
+             f"**How it is worked out:** {plain(card.formula)}" if card.formula else "",
              better]
     return "\n\n".join(p for p in parts if p)
 
@@ -191,7 +193,7 @@ def kpi_card(card: Card, *, mode: str = "Team", as_of: date, key: str) -> None:
     with st.container(border=True, key=f"card_{key}"):
         prev_label = analysis.period_label(h.previous_period, card.grain) if h.previous_period else None
         st.metric(
-            label=card.name, value=format_value(h.value, card.unit),
+            label=plain(card.name), value=format_value(h.value, card.unit),
             delta=metric_delta(h.change, card.unit), delta_color=delta_colour(card.direction, h.change),
             delta_arrow="off" if h.change == 0 else "auto",
             delta_description=f"vs {prev_label}" if prev_label and h.change is not None else None,
@@ -243,9 +245,9 @@ def kpi_card(card: Card, *, mode: str = "Team", as_of: date, key: str) -> None:
                 if not flag.startswith("The current"):
                     st.caption(f":material/info: {flag}")
             for warning in card.warnings:
-                st.caption(f"⚠️ Data: {warning}")
+                st.caption(f"⚠️ Data: {plain(warning)}")
         st.page_link(TRENDS_PAGE, label="Open in Trends", icon=":material/show_chart:",
-                     query_params={"kpi": card.kpi}, help=f"See {card.name} over time, its anomalies and what drove them")
+                     query_params={"kpi": card.kpi}, help=f"See {plain(card.name)} over time, its anomalies and what drove them")
 
 
 def _alert_html() -> str:
@@ -274,7 +276,7 @@ def attention_list(cards: list[Card]) -> None:
                     f"by {s.deadline:%d %b %Y}")
                 st.markdown(status_badge_html(s.status) + (" " + _alert_html() if s.alert else ""),
                             unsafe_allow_html=True)
-                st.markdown(f"**{c.name}** — {reason}")
+                st.markdown(f"**{plain(c.name)}** — {reason}")
             with right:
                 st.page_link(TRENDS_PAGE, label="Open in Trends", icon=":material/show_chart:",
                              query_params={"kpi": c.kpi})

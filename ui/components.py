@@ -17,6 +17,7 @@ import streamlit as _st  # noqa: E402
 
 from kpi import analysis as _analysis  # noqa: E402
 from ui import session as _session  # noqa: E402
+from ui.text import plain as _plain  # noqa: E402
 
 
 @_st.cache_data(show_spinner=False, max_entries=64)
@@ -155,7 +156,7 @@ def smart_check_view(report, kpi: str | None = None, name: str | None = None, un
             reason = achievable_words(report, unit, direction, grain) or reason
         if kpi and name:
             reason = _re.sub(rf"\b{_re.escape(kpi)}\b", lambda _m: name, reason)
-        _st.markdown(f"{icon} **{c.letter}** · {c.name}: {verdict} — {reason}")
+        _st.markdown(f"{icon} **{c.letter}** · {c.name}: {verdict} — {_plain(reason)}")   # names an objective, a KPI
 
 
 def smart_summary(report) -> str:
@@ -238,11 +239,11 @@ def custom_kpi_builder(ws, *, key: str = "ckb") -> str | None:
                            numerator=numerator, denominator=denominator, unit=unit, direction=direction,
                            description=description.strip(), leading=leading, input=is_input,
                            perspective=perspective)
-    _st.caption(f"Formula: {kpi.formula}")
+    _st.caption(f"Formula: {_plain(kpi.formula)}")
     try:
         shown = custom.preview(ws, kpi)
     except KpiError as exc:
-        _st.warning(str(exc))
+        _st.warning(_plain(exc))
         return None
     if len(shown):
         tail = shown.tail(6)
@@ -253,7 +254,7 @@ def custom_kpi_builder(ws, *, key: str = "ckb") -> str | None:
         try:
             custom.save_custom_kpi(ws, kpi)
         except KpiError as exc:
-            _st.error(str(exc))
+            _st.error(_plain(exc))
             return None
         for k in [k for k in _st.session_state if str(k).startswith(f"{key}_")]:
             del _st.session_state[k]

@@ -19,7 +19,7 @@ from kpi.compute import GRAINS
 from kpi.errors import KpiError
 from kpi.scorecard import kpi_label, needs_attention
 from ui import session
-from ui.data_page import plain
+from ui.text import plain
 
 VIEW_PARAMS = ("grain", "segment", "start", "end")
 DEFAULT_GRAIN = "month"
@@ -55,6 +55,11 @@ def view_from_url(as_of: dt.date | None) -> dict:
         st.session_state["filter_vals"] = q.get_all("only_is")  # values this column lacks are dropped too
     st.session_state["_url_view"] = wanted
     return wanted
+
+
+def list_param(raw: str | None, allowed: Iterable[str], most: int) -> list[str]:
+    """A comma-separated URL parameter (``kpi=mrr,churn``): the allowed values, each once, at most ``most``."""
+    return [v for v in dict.fromkeys((raw or "").split(",")) if v in set(allowed)][:most]
 
 
 def view_to_url() -> None:
@@ -184,7 +189,7 @@ def workspace_menu(ws) -> None:
             try:
                 workspaces.rename_workspace(ws, name, expect=shown)
             except KpiError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.rerun()
         st.divider()
@@ -200,7 +205,7 @@ def _copy_button(ws, label: str) -> None:
         try:
             new_id = workspaces.copy_workspace(ws)
         except KpiError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             session.switch_workspace(new_id)
 
@@ -221,7 +226,7 @@ def _delete_controls(ws) -> None:
             with st.spinner("Deleting — waiting for anyone still reading it…"):
                 workspaces.delete_workspace(ws, wid)
         except KpiError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.session_state.pop("ws_delete_sure", None)
             session.switch_workspace(workspaces.new_workspace_id(),
