@@ -87,3 +87,13 @@ def test_the_import_parser_sees_every_form_of_import(tmp_path):
                       "def f():\n    import duckdb as d\n    return __import__('json')\n"
                       "# import pandas\ntext = 'import altair'\n", encoding="utf-8")
     assert imported_modules(sample) == {"os", "streamlit", "duckdb", "json"}
+
+
+def test_every_setting_the_code_reads_is_in_the_readme():
+    """A server setting (``KPI_EXPLORER_*``) nobody can find is a setting nobody can use."""
+    import re
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sources = [*ROOT.joinpath("kpi").rglob("*.py"), *ROOT.joinpath("ui").glob("*.py"), *PAGES.glob("*.py"),
+               ROOT / "app.py"]
+    read = {name for f in sources for name in re.findall(r"KPI_EXPLORER_[A-Z_]+", f.read_text(encoding="utf-8"))}
+    assert read and not sorted(n for n in read if n not in readme)
