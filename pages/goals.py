@@ -124,7 +124,7 @@ with okr_tab:
                         owner = st.text_input("Owner", value=o.owner, max_chars=80, key=f"eo_owner_{o.id}")
                         start = st.date_input("Starts", value=o.start, key=f"eo_start_{o.id}")
                         end = st.date_input("Ends", value=o.end, key=f"eo_end_{o.id}")
-                        if st.form_submit_button("Save", type="primary"):
+                        if st.form_submit_button("Save", type="primary", disabled=VIEW_ONLY):
                             if not title.strip():
                                 st.error("An objective needs a title.")
                             else:
@@ -133,9 +133,10 @@ with okr_tab:
                                      "Objective updated.")
                 with st.popover("Delete", icon=":material/delete:", width="stretch", disabled=VIEW_ONLY):
                     st.caption("Delete this objective? Its key results can stay, unlinked, or go with it.")
-                    if st.button("Delete, keep its key results", key=f"del_obj_keep_{o.id}"):
+                    if st.button("Delete, keep its key results", key=f"del_obj_keep_{o.id}", disabled=VIEW_ONLY):
                         save(wizard.remove_objective(doc, o.id), "Objective deleted; its key results are kept.")
-                    if st.button("Delete with its key results", key=f"del_obj_all_{o.id}", type="primary"):
+                    if st.button("Delete with its key results", key=f"del_obj_all_{o.id}", type="primary",
+                                 disabled=VIEW_ONLY):
                         save(wizard.remove_objective(doc, o.id, with_key_results=True),
                              "Objective and its key results deleted.")
             st.progress(min(max(p.progress or 0.0, 0.0), 1.0), text=progress_words(p))
@@ -238,6 +239,7 @@ with review_tab:
     cadences = list(CADENCES)
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     cadence = left.selectbox("Review rhythm", cadences, index=cadences.index(doc.cadence), key="review_cadence",
+                             disabled=VIEW_ONLY,
                              format_func=str.capitalize)
     if cadence != doc.cadence:
         save(_replace(doc, cadence=cadence), f"Reviews are now {cadence}.")

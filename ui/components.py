@@ -250,7 +250,8 @@ def custom_kpi_builder(ws, *, key: str = "ckb") -> str | None:
         _st.caption("Last months: " + " · ".join(
             f"{p:%b %Y}{' (so far)' if part else ''}: {format_value(v, unit)}"
             for p, v, part in zip(tail["period"], tail["value"], tail["partial"])))
-    if _st.button("Save this KPI", key=f"{key}_save", type="primary", disabled=not name.strip()):
+    if _st.button("Save this KPI", key=f"{key}_save", type="primary",
+                  disabled=not name.strip() or _session.is_viewer()):   # the core refuses it too
         try:
             custom.save_custom_kpi(ws, kpi)
         except KpiError as exc:

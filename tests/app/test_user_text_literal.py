@@ -149,3 +149,4 @@ def test_the_escaping_helper_keeps_every_character():
     assert plain(text).replace("\\", "").replace(ZERO_WIDTH_SPACE, "") == text.replace("\n", " ")
     assert plain("see http://evil.test or www.evil.test, mail a@evil.test").count(ZERO_WIDTH_SPACE) == 3
     assert not UNESCAPED.search(plain(text))
+
