@@ -246,8 +246,8 @@ class Workspace:
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], action: str = "save changes") -> T:
         """Run ``work(cur)`` as one transaction in this file's write turn; its result.
 
-        All of it lands or none of it does. A DuckDB conflict (a writer outside this turn: another
-        Workspace object's own transaction) rolls back and runs ``work`` again after a short
+        All of it lands or none of it does. A DuckDB conflict (with a writer that does not take the
+        turn, such as a cursor used directly) rolls back and runs ``work`` again after a short
         pause; when it keeps happening the user is told plainly (:class:`Busy`). ``work`` may
         therefore run more than once: it must read what it changes through ``cur``.
         """
