@@ -17,12 +17,13 @@ MARK = "zq"   # every planted string holds it: "zqobj", "zqnote", ...
 
 def planted(tag: str) -> str:
     return (f"{MARK}{tag} ![x](http://evil.test/{tag}.png) <img src=x onerror=alert(1)> **bold** $math$ "
-            f":red[x] [link](http://evil.test/) :material/home:")
+            f":red[x] [link](http://evil.test/) :material/home: :smile:")
 
 
-# A Markdown construct left as written: an image or a link, HTML, bold, maths, a colour or icon directive.
-UNESCAPED = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(|(?<!\\)<img|(?<!\\)\*\*bold|(?<!\\)\$math|(?<!\\):red\[|"
-                       r"(?<!\\):material/home|(?<!\\)https?:")
+# A Markdown construct left as written: an image or a link, HTML, bold, maths, a colour, icon or emoji
+# code, a bare address.
+UNESCAPED = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(|(?<!\\)<img|(?<!\\)\*\*bold|(?<!\\)\$math|:red\\?\[|"
+                       r":material/home|:smile:|https?://")
 HEADER = "plan " + planted("col").replace(":", "")   # a column header from a file (no ':' keeps it a plain name)
 SEGMENT_VALUE = planted("val")
 

@@ -17,22 +17,20 @@ import re
 # The characters that start a Markdown construct anywhere in a line: code, emphasis, links and
 # images, HTML and entities, strikethrough, tables, maths, headings. Escaped, each shows as itself.
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$&])")
-# ... and those that do only in some places: ':' before a name (Streamlit's :red[...] colours,
-# :material/...: icons, :smile: emoji), and a list marker or a quote at the start of the text.
-_DIRECTIVE = re.compile(r":(?=\S)")
+# A list marker or a numbered item at the start of the text.
 _LINE_START = re.compile(r"^(\s*)(?:([-+])(?=\s|$)|(\d+)([.)])(?=\s|$))")
 _LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
-# GitHub-flavoured Markdown also turns bare addresses into links (http://..., www...., a@b.c) after
-# escapes are read, so escaping cannot stop it: an invisible zero-width space breaks each pattern.
-_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?i:(?<=\bwww)(?=\.))|(?<=@)")
-ZERO_WIDTH_SPACE = "\u200b"
+# Some constructs are found in the text after escapes are read, so a backslash cannot stop them:
+# bare addresses turned into links (http://..., www...., a@b.c) and Streamlit's :material/...: icons,
+# :smile: emoji and :red[...] colours. An invisible word joiner (U+2060) breaks each pattern.
+_TEXT_PATTERNS = re.compile(r"(?<=:)(?=[\w/+-])|(?i:(?<=\bwww)(?=\.))|(?<=@)")
+WORD_JOINER = "\u2060"
 
 
 def plain(text) -> str:
     """``text`` shown literally inside Markdown, on one line (a line break would start a new
-    block: a heading, a list, a quote), with no address turned into a link."""
+    block: a heading, a list, a quote), with no address turned into a link nor name into an icon."""
     out = _LINE_BREAKS.sub(" ", str(text))
-    out = _AUTOLINK.sub(ZERO_WIDTH_SPACE, out)
-    out = _DIRECTIVE.sub(r"\\:", _SPECIAL.sub(r"\\\1", out))
+    out = _SPECIAL.sub(r"\\\1", _TEXT_PATTERNS.sub(WORD_JOINER, out))
     return _LINE_START.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
                            out)

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from kpi import access
 from kpi.workspaces import new_workspace_id
 from tests.hostile_text import HEADER, MARK, SEGMENT_VALUE, UNESCAPED, plant, planted
-from ui.text import ZERO_WIDTH_SPACE, plain
+from ui.text import WORD_JOINER, plain
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 # fields Streamlit shows as plain text (or that are not text at all)
@@ -146,7 +146,7 @@ def test_an_uploaded_files_name_and_header_are_shown_literally(hostile_id):
 
 def test_the_escaping_helper_keeps_every_character():
     text = planted("x") + " _a_ `b` # c | d ~e~ & f\nsecond line"
-    assert plain(text).replace("\\", "").replace(ZERO_WIDTH_SPACE, "") == text.replace("\n", " ")
-    assert plain("see http://evil.test or www.evil.test, mail a@evil.test").count(ZERO_WIDTH_SPACE) == 3
+    assert plain(text).replace("\\", "").replace(WORD_JOINER, "") == text.replace("\n", " ")
+    assert plain("see http://evil.test or www.evil.test, mail a@evil.test").count(WORD_JOINER) == 3
     assert not UNESCAPED.search(plain(text))
 

@@ -10,7 +10,7 @@ from conftest import screenshot, wait_for_app
 from kpi import access
 from kpi.workspaces import new_workspace_id
 from tests.hostile_text import MARK, plant, planted
-from ui.text import ZERO_WIDTH_SPACE
+from ui.text import WORD_JOINER
 
 TITLES = {"goals": "Goals", "scorecard": "Scorecard", "trends": "Trends"}
 
@@ -38,17 +38,19 @@ def viewer_link(app_server):
     ("trends?trends_tab=Funnel", ["signup"]),
 ])
 def test_planted_markdown_and_html_show_as_written(page, viewer_link, page_path, expected):
+    page.set_default_timeout(120_000)     # the Trends page computes first; the machine may be busy
     fetched = []
     page.on("request", lambda r: fetched.append(r.url) if "evil.test" in r.url else None)
     page.goto(viewer_link.format(page=page_path + ("&" if "?" in page_path else "?")))
     wait_for_app(page)
     page.get_by_text("View only").first.wait_for()
     page.get_by_role("heading", name=TITLES[page_path.split("?")[0]]).wait_for()
-    page.get_by_text(MARK + expected[0]).first.wait_for()
+    for tag in expected:                  # parts of the page draw one after another
+        page.get_by_text(MARK + tag).first.wait_for()
     wait_for_app(page)
     main = page.get_by_test_id("stMain")
-    # the text as a reader sees it (the escaping's zero-width spaces are invisible)
-    text = (main.inner_text() + page.get_by_test_id("stSidebar").inner_text()).replace(ZERO_WIDTH_SPACE, "")
+    # the text as a reader sees it (the escaping's word joiners are invisible)
+    text = (main.inner_text() + page.get_by_test_id("stSidebar").inner_text()).replace(WORD_JOINER, "")
     for tag in expected:
         assert planted(tag) in text, f"{page_path}: {tag!r} is not shown as written"
     assert planted("ws") in text                                    # the sidebar's workspace name
