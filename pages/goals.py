@@ -34,8 +34,10 @@ def save(new_doc, message: str) -> None:
     try:
         store.save_goals(ws, new_doc, expect=doc_version)   # someone else's save since is never overwritten
     except KpiError as exc:
-        session.show_error(exc)
-        return
+        # At the top of the page: a form's own spot may sit in an expander that the other person's
+        # new objective (drawn above it) has closed.
+        st.session_state["goals_refused"] = str(exc)
+        st.rerun()
     st.session_state["goals_notice"] = message
     st.rerun()
 
@@ -73,6 +75,8 @@ st.caption("Objectives say what you want to achieve and why; their key results a
            "you will know. Review them on a steady rhythm and keep a record of each review.")
 if msg := st.session_state.pop("goals_notice", None):
     st.success(msg)
+if refused := st.session_state.pop("goals_refused", None):
+    st.error(plain(refused), icon="⚠️")
 
 with st.expander("Metric, KPI, OKR — what's the difference?"):
     st.markdown(
