@@ -7,6 +7,7 @@ import streamlit as st
 
 from kpi.compute import GRAINS
 from kpi.errors import KpiError
+from kpi.formatting import format_date
 from kpi.workspaces import SAMPLE_ID
 from ui import components, session, sharing
 from ui.text import plain
@@ -40,7 +41,10 @@ def welcome(ws) -> None:
         st.caption("Two years of a fictional B2B SaaS product: billing, product events, support, "
                    "releases, sprints and more. Loads in a few seconds.")
         if st.button("Load the sample data", type="primary", key="welcome_sample") and session.load_sample_data(ws):
+            # Land where the sample shows its value, with what to do next (what_next below).
             st.session_state["welcome_done"] = True
+            st.session_state["_pending_page"] = "scorecard"
+            st.session_state[WHAT_NEXT] = True
             st.rerun()
         if st.button("Or just look around the read-only sample", key="welcome_look", type="tertiary",
                      help="The public sample workspace, with a KPI set and targets already made. "
@@ -53,6 +57,29 @@ def welcome(ws) -> None:
         if st.button("Upload files", key="welcome_upload"):
             st.session_state["welcome_done"] = True
             st.rerun()
+
+
+WHAT_NEXT = "_what_next"   # set by "Load the sample data": the Scorecard shows next steps until hidden
+
+
+def what_next() -> None:
+    """Three next steps above the Scorecard after the sample is loaded: wizard, targets, share."""
+    with st.container(border=True):
+        head, hide = st.columns([6, 1], vertical_alignment="center")
+        head.markdown("**The sample is loaded: this is its scorecard.** What next:")
+        if hide.button("Hide", key="what_next_hide", type="tertiary", icon=":material/close:"):
+            st.session_state.pop(WHAT_NEXT, None)
+            st.rerun()
+        wizard, targets, share = st.columns(3)
+        with wizard:
+            st.page_link("pages/wizard.py", label="1. Pick your KPIs with the wizard", icon=":material/explore:")
+            st.caption("Your goal and product stage give a short, balanced KPI set.")
+        with targets:
+            st.page_link("pages/goals.py", label="2. Set targets", icon=":material/flag:")
+            st.caption("Where each KPI should be, and by when; the scorecard then says what is on track.")
+        with share:
+            st.markdown(":material/share: 3. Share it")
+            st.caption("The Share button in the sidebar makes a view-only link, a report or a digest.")
 
 
 def sidebar(ws):
@@ -71,7 +98,7 @@ def sidebar(ws):
             st.dataframe(summary[["name", "rows"]].rename(columns={"name": "Dataset", "rows": "Rows"}),
                          hide_index=True, width="stretch", height=36 * (len(summary) + 1) + 4,
                          column_config={"Rows": st.column_config.NumberColumn(format="localized")})
-            st.caption(f"Data as of **{as_of:%d %b %Y}**" if as_of else "No dated rows yet")
+            as_of_caption = st.empty()   # filled once the "To" date below is known
         else:
             st.caption("No data loaded yet.")
         st.divider()
@@ -104,21 +131,35 @@ def sidebar(ws):
             st.date_input("From", value=from_url["start"], key="start", max_value=as_of,
                           help="Show periods starting on or after this day (empty: from the start).")
             st.date_input("To", value=from_url["end"], key="end", max_value=as_of,
-                          help="Show periods starting on or before this day (empty: up to the latest).")
+                          help="The day the whole app is viewed as of: every page's numbers, statuses, "
+                               "alerts, exports and digests stand where they stood at the end of this day "
+                               "(empty: the latest data).")
+        if len(summary):
+            as_of_caption.caption(as_of_words(as_of, session.view_as_of(ws)))
         sharing.view_to_url()
     return share_slot
 
 
+def as_of_words(data_as_of, viewed) -> str:
+    """The sidebar's caption: the one date every page is viewed as of, and the data's own."""
+    if data_as_of is None:
+        return "No dated rows yet"
+    if viewed is None or viewed == data_as_of:
+        return f"Data as of **{format_date(data_as_of)}**"
+    return (f"Viewed as of **{format_date(viewed)}** (the To date) · data up to {format_date(data_as_of)}")
+
+
 def alerts_banner(ws) -> None:
-    """Targets off track, missed or raising an alert, on every page (cached by the plan key)."""
-    as_of = session.workspace_as_of(ws)
+    """Targets off track, missed or raising an alert, on every page (cached by the plan key), as of
+    the date the app is viewed as of."""
+    as_of = session.view_as_of(ws)
     if as_of is None:
         return
     try:
         statuses = components.scorecard_statuses(ws, as_of)
     except KpiError:
         return  # the Scorecard page shows the problem in full
-    sharing.alerts_banner(ws, statuses)
+    sharing.alerts_banner(ws, statuses, as_of)
 
 
 session.router_running(True)
@@ -148,6 +189,8 @@ try:
                                   [page.url_path for pages in PAGES.values() for page in pages])
         if navigation.url_path != "scorecard":  # the Scorecard lists them in full
             alerts_banner(ws)
+        elif st.session_state.get(WHAT_NEXT):
+            what_next()
         pending = st.session_state.pop("_pending_page", None)
         by_url = {page.url_path: page for pages in PAGES.values() for page in pages}
         if pending in by_url and navigation.url_path != pending:

@@ -8,11 +8,13 @@ column and table names are quoted.
 
 The rules, stated once here and in the words the pages show:
 
-- *Headline*: the latest period's value, its change against the period before and against the
-  same period a year before (52 weeks before for weeks).
-- *Projection band*: the straight line of :func:`kpi.goals.projection` (least squares through the
-  last 6 complete periods with a value) carried to the deadline, with an 80 % prediction interval
-  (Student's t, n - 2 degrees of freedom) around it.
+- *Headline*, like for like: a flow KPI's latest complete period against the period before and
+  the same period a year before (52 weeks before for weeks), its running period shown apart as
+  "so far"; a stock KPI's level now against the level at the end of the period before.
+- *Projection band*: the straight line of :func:`kpi.goals.line_fit` (least squares through the
+  last 6 complete periods with a value, at least 3) carried to the deadline, with an 80 %
+  prediction interval (Student's t, n - 2 degrees of freedom) around it, both clipped to what the
+  KPI can take — the same line and numbers as the status's projection.
 - *Anomaly*: a complete period whose value lies more than 5 median absolute deviations (MAD) from
   the median of the previous 6 periods (at least 4 of them with a value). A MAD below 1 % of the
   median's size is raised to that, so a flat series does not flag every small wiggle. (5 MADs is
@@ -35,8 +37,9 @@ import pandas as pd
 
 from . import catalog
 from .compute import REGISTRY
-from .formatting import format_change, format_value
-from .goals import (PROJECTION_PERIODS, add_months, period_end, period_index, period_start)
+from .formatting import format_change, format_date, format_value, period_label
+from .goals import (PROJECTION_PERIODS, add_months, clip, line_fit, period_end, period_index, period_start,
+                    t_quantile_80, value_bounds)
 from .workspace import Workspace
 
 ANOMALY_WINDOW = 6
@@ -48,10 +51,6 @@ BAND_LEVEL = 0.80
 SPARK_PERIODS = 12
 
 GRAIN_NOUN = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
-# Two-sided 80 % Student's t quantiles (the 90th percentile) by degrees of freedom; 1.2816 beyond.
-_T80 = {1: 3.0777, 2: 1.8856, 3: 1.6377, 4: 1.5332, 5: 1.4759, 6: 1.4398, 7: 1.4149, 8: 1.3968,
-        9: 1.3830, 10: 1.3722, 12: 1.3562, 15: 1.3406, 20: 1.3253, 30: 1.3104}
-
 PERSPECTIVE_ORDER = ("financial", "customer", "internal process", "learning and growth")
 PERSPECTIVE_TITLE = {"financial": "Financial", "customer": "Customer", "internal process": "Internal process",
                      "learning and growth": "Learning and growth", "other": "Other KPIs"}
@@ -66,19 +65,32 @@ DEFAULT_PREFERENCES = {
 }
 
 
+def usual_spread(grain: str = "month") -> str:
+    """'the usual month-to-month spread': the plain words for the MAD the anomaly rule uses."""
+    noun = GRAIN_NOUN[grain]
+    return f"the usual {noun}-to-{noun} spread"
+
+
 def anomaly_rule(grain: str = "month", window: int = ANOMALY_WINDOW, threshold: float = ANOMALY_THRESHOLD) -> str:
     """The anomaly rule in the words the page shows."""
-    return (f"more than {threshold:g} median absolute deviations (MAD) from the median of the previous "
-            f"{window} {GRAIN_NOUN[grain]}s")
+    return (f"unusually far from the median of the previous {window} {GRAIN_NOUN[grain]}s: more than "
+            f"{threshold:g} times {usual_spread(grain)} (the median absolute deviation, MAD)")
 
 
 def anomaly_rule_sentence(grain: str = "month") -> str:
-    """The rule as a full sentence, with what the MAD is."""
+    """The rule as a full sentence, with what the usual spread is."""
     noun = GRAIN_NOUN[grain]
-    return (f"A {noun} is marked unusual when its value is {anomaly_rule(grain)}. The MAD is the median "
-            f"distance of those {ANOMALY_WINDOW} values from their median: a measure of normal "
-            f"spread that one odd {noun} cannot inflate. It is taken as at least 1 % of the median, and "
-            f"for counts as at least 0.67 × √median (what chance alone gives). Partial {noun}s are not judged.")
+    return (f"A {noun} is marked unusual when its value is {anomaly_rule(grain)}. The usual spread is how "
+            f"far those {ANOMALY_WINDOW} values typically sit from their median (the median of their "
+            f"distances to it): one odd {noun} cannot inflate it. It is taken as at least 1 % of the median, "
+            f"and for counts as at least 0.67 × √median (what chance alone gives). Partial {noun}s are not judged.")
+
+
+def how_unusual(deviation: float, direction: str, median: float | None, unit: str, grain: str) -> str:
+    """'5.5 × the usual month-to-month spread above the median (10.0 %)', or 'above a flat 10.0 %'."""
+    if math.isinf(deviation):
+        return f"{direction} a flat {format_value(median, unit)}"
+    return f"{abs(deviation):.1f} × {usual_spread(grain)} {direction} the median ({format_value(median, unit)})"
 
 
 BAND_RULE = ("a straight line through the last 6 complete periods, carried forward; the band is where "
@@ -88,19 +100,6 @@ BAND_RULE = ("a straight line through the last 6 complete periods, carried forwa
 # ---------------------------------------------------------------------------------------------
 # Periods and series
 # ---------------------------------------------------------------------------------------------
-def period_label(period: date, grain: str) -> str:
-    """'14 Oct 2026', 'week of 12 Oct 2026', 'Oct 2026', 'Q4 2026', '2026'."""
-    if grain == "day":
-        return f"{period:%d %b %Y}"
-    if grain == "week":
-        return f"week of {period:%d %b %Y}"
-    if grain == "month":
-        return f"{period:%b %Y}"
-    if grain == "quarter":
-        return f"Q{(period.month - 1) // 3 + 1} {period.year}"
-    return f"{period.year}"
-
-
 def year_before(period: date, grain: str) -> date:
     """The first day of the same period a year earlier (52 weeks earlier for weeks)."""
     if grain == "week":
@@ -135,7 +134,7 @@ def _complete(series: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Headline:
-    """What a KPI card shows about the latest period of one series."""
+    """What a KPI card shows about one series, like for like (see :func:`headline`)."""
     period: date | None
     partial: bool
     value: float | None
@@ -149,31 +148,76 @@ class Headline:
     last_complete: float | None
     spark: tuple[float | None, ...] = field(default_factory=tuple)
     periods: int = 0          # how many periods of history the series has
+    kind: str = "flow"
+    trend: float | None = None          # the sparkline's least-squares change from its first to last point
+    so_far_period: date | None = None   # a flow KPI's running period, shown beside, never compared
+    so_far: float | None = None
+    so_far_days: int | None = None
+    period_days: int | None = None
 
 
-def headline(series: pd.DataFrame, grain: str, spark_periods: int = SPARK_PERIODS) -> Headline:
-    """The latest period's value with its changes against the period before and a year before."""
+def headline(series: pd.DataFrame, grain: str, spark_periods: int = SPARK_PERIODS, *, kind: str | None = None,
+             as_of: date | None = None) -> Headline:
+    """A card's headline, like for like: a flow KPI's latest *complete* period with a value,
+    against the period before it and the same period a year before — never a partial period
+    against a whole one (the running period is kept as "so far", with the days it covers when
+    ``as_of`` is given). A stock KPI (``kind="stock"``) is a level, so its latest period (the one
+    holding the as-of date, partial or not) is compared with the level at the end of the period
+    before. Without ``kind`` the flow rule applies (the safe one). The sparkline is the complete
+    periods (and a stock's level now)."""
+    kind = kind or "flow"
     if series is None or series.empty:
-        return Headline(None, False, None, None, None, None, None, None, None, None, None, (), 0)
+        return Headline(None, False, None, None, None, None, None, None, None, None, None, (), 0, kind)
     values = _values(series)
+    complete = _complete(series)
+    complete_valued = complete[complete["value"].notna()]
+    lc_p = complete_valued["period"].iloc[-1] if not complete_valued.empty else None
+    lc = _num(complete_valued["value"].iloc[-1]) if not complete_valued.empty else None
     last = series.iloc[-1]
-    period = last["period"]
-    value = _num(last["value"])
+    so_far_p = so_far = so_far_days = period_days = None
+    if kind == "stock":
+        valued = series[series["value"].notna()]
+        row = valued.iloc[-1] if not valued.empty else None
+        spark_from = series
+    else:
+        row = complete_valued.iloc[-1] if not complete_valued.empty else None
+        spark_from = complete
+        if bool(last["partial"]):
+            so_far_p, so_far = last["period"], _num(last["value"])
+            end = period_end(so_far_p, grain)
+            period_days = (end - so_far_p).days + 1
+            so_far_days = (min(as_of, end) - so_far_p).days + 1 if as_of is not None else None
+    spark = tuple(_num(v) for v in spark_from["value"].tail(spark_periods))
+    trend = _trend(spark)
+    if row is None:
+        return Headline(None, False, None, None, None, None, None, None, None, lc_p, lc, spark, len(series), kind,
+                        trend=trend, so_far_period=so_far_p, so_far=so_far, so_far_days=so_far_days,
+                        period_days=period_days)
+    period = row["period"]
+    value = _num(row["value"])
     prev_p = period_start(period - timedelta(days=1), grain)
     prev = _num(values.get(prev_p))
     year_p = year_before(period, grain)
     year = _num(values.get(year_p))
-    complete = _complete(series)
-    complete = complete[complete["value"].notna()]
-    lc_p = complete["period"].iloc[-1] if not complete.empty else None
-    lc = _num(complete["value"].iloc[-1]) if not complete.empty else None
-    spark = tuple(_num(v) for v in series["value"].tail(spark_periods))
-    return Headline(period=period, partial=bool(last["partial"]), value=value,
+    return Headline(period=period, partial=bool(row["partial"]), value=value,
                     previous_period=prev_p, previous=prev,
                     change=value - prev if value is not None and prev is not None else None,
                     year_ago_period=year_p if year is not None else None, year_ago=year,
                     year_change=value - year if value is not None and year is not None else None,
-                    last_complete_period=lc_p, last_complete=lc, spark=spark, periods=len(series))
+                    last_complete_period=lc_p, last_complete=lc, spark=spark, periods=len(series), kind=kind,
+                    so_far_period=so_far_p, so_far=so_far, so_far_days=so_far_days, period_days=period_days,
+                    trend=trend)
+
+
+def _trend(values: Sequence[float | None]) -> float | None:
+    """How much a straight line through the points rises from the first to the last (None under 3)."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(points) < 3:
+        return None
+    x = np.array([p[0] for p in points], dtype=float)
+    y = np.array([p[1] for p in points], dtype=float)
+    slope = float(np.polyfit(x - x.mean(), y, 1)[0])
+    return slope * (x[-1] - x[0])
 
 
 def relative_change(change: float | None, before: float | None) -> float | None:
@@ -197,65 +241,30 @@ class ProjectionBand:
     high: float | None
 
 
-def t_quantile_80(dof: int) -> float:
-    """The 90th percentile of Student's t with ``dof`` degrees of freedom (two-sided 80 %)."""
-    if dof <= 0:
-        return math.nan
-    keys = sorted(_T80)
-    if dof in _T80:
-        return _T80[dof]
-    if dof > keys[-1]:
-        return 1.2816
-    lower = max(k for k in keys if k < dof)
-    upper = min(k for k in keys if k > dof)
-    # Linear in 1/dof is how t tables are interpolated.
-    w = (1 / lower - 1 / dof) / (1 / lower - 1 / upper)
-    return _T80[lower] + w * (_T80[upper] - _T80[lower])
-
-
-UNIT_BOUNDS = {"rate": (0.0, 1.0), "count": (0.0, None), "minutes": (0.0, None), "hours": (0.0, None),
-               "days": (0.0, None), "points": (0.0, None), "per_kloc": (0.0, None), "ratio": (0.0, None)}
-
-
-def clamp_to_unit(value: float | None, unit: str | None) -> float | None:
-    """A projected value kept within what the unit allows (a rate in 0-100 %, a count at 0 or more):
-    a straight line can run past them, the KPI cannot."""
-    if value is None or unit not in UNIT_BOUNDS:
+def clamp_to_unit(value: float | None, unit: str | None, kpi: str | None = None) -> float | None:
+    """A value kept within what the KPI can take (:func:`kpi.goals.value_bounds`: a rate in 0-100 %,
+    a count at 0 or more, NPS within -100 to 100…): a straight line can run past them, the KPI cannot."""
+    if value is None or (kpi is None and unit is None):
         return value
-    lo, hi = UNIT_BOUNDS[unit]
-    if lo is not None:
-        value = max(value, lo)
-    if hi is not None:
-        value = min(value, hi)
-    return value
+    return clip(value, value_bounds(kpi, unit))
 
 
 def projection_band(series: pd.DataFrame, grain: str, until: date | None = None,
-                    ahead: int = 6, fit_periods: int = PROJECTION_PERIODS, unit: str | None = None) -> ProjectionBand | None:
-    """The straight-line projection of goals.md, with its 80 % prediction band.
-
-    The line is fitted like :func:`kpi.goals.projection` (least squares through the non-null values
-    of the last ``fit_periods`` complete periods, against the period index) and read off at every
-    period from the last complete one to the period holding ``until`` (or ``ahead`` periods on).
-    The band at index ``x`` is ``t * s * sqrt(1 + 1/n + (x - mean)^2 / Sxx)``, ``s`` the residual
-    standard deviation with ``n - 2`` degrees of freedom. Given ``unit``, the line and band are kept
-    within the unit's range (:func:`clamp_to_unit`). None with fewer than 2 values.
+                    ahead: int = 6, fit_periods: int = PROJECTION_PERIODS, unit: str | None = None,
+                    kpi: str | None = None) -> ProjectionBand | None:
+    """The straight-line projection of goals.md, with its 80 % prediction band: the very line of
+    the status (:func:`kpi.goals.line_fit`, least squares through the non-null values of the last
+    ``fit_periods`` complete periods, at least 3) read off at every period from the last complete
+    one to the period holding ``until`` (or ``ahead`` periods on). The band at index ``x`` is
+    ``t * s * sqrt(1 + 1/n + (x - mean)^2 / Sxx)``, ``s`` the residual standard deviation with
+    ``n - 2`` degrees of freedom. Given ``kpi`` or ``unit``, the line and band are clipped to what
+    the KPI can take (:func:`kpi.goals.value_bounds`), as the status's projection is.
     """
-    rows = _complete(series).tail(fit_periods)
-    rows = rows[rows["value"].notna()]
-    if len(rows) < 2:
+    fit = line_fit(series, None, grain, fit_periods)
+    if fit is None:
         return None
-    x = np.array([period_index(p, grain) for p in rows["period"]], dtype=float)
-    y = rows["value"].to_numpy(dtype=float)
-    x0 = x.mean()
-    slope, intercept = np.polyfit(x - x0, y, 1)
-    n = len(x)
-    dof = n - 2
-    sxx = float(((x - x0) ** 2).sum())
-    s = math.sqrt(float(((y - (intercept + slope * (x - x0))) ** 2).sum()) / dof) if dof > 0 else math.nan
-    t = t_quantile_80(dof)
-
-    last = rows["period"].iloc[-1]
+    bounds = value_bounds(kpi, unit) if (kpi is not None or unit is not None) else None
+    last = fit.last_period
     end = period_start(until, grain) if until is not None else None
     periods = [last]
     p = last
@@ -272,14 +281,13 @@ def projection_band(series: pd.DataFrame, grain: str, until: date | None = None,
         periods.append(end)
     out = []
     for p in periods:
-        xi = period_index(p, grain) - x0
-        centre = float(intercept + slope * xi)
-        half = t * s * math.sqrt(1 + 1 / n + xi ** 2 / sxx) if dof > 0 and sxx > 0 else math.nan
-        low = centre - half if not math.isnan(half) else None
-        high = centre + half if not math.isnan(half) else None
-        out.append((p, clamp_to_unit(centre, unit), clamp_to_unit(low, unit), clamp_to_unit(high, unit)))
+        idx = period_index(p, grain)
+        centre = fit.at(idx)
+        half = fit.half_band(idx)
+        low, high = (centre - half, centre + half) if half is not None else (None, None)
+        out.append((p, clip(centre, bounds), clip(low, bounds), clip(high, bounds)))
     points = pd.DataFrame(out, columns=["period", "value", "low", "high"])
-    return ProjectionBand(points=points, slope=float(slope), fitted=n, at_end=out[-1][1],
+    return ProjectionBand(points=points, slope=fit.slope, fitted=fit.n, at_end=out[-1][1],
                           low=out[-1][2], high=out[-1][3])
 
 
@@ -393,7 +401,9 @@ def contribution(by_segment: pd.DataFrame, totals: pd.DataFrame, kpi: str, befor
     ``by_segment`` is a compute frame broken down by one segment column, ``totals`` the same KPI
     without a breakdown. Returns segment, before, after, change (the segment's own change),
     weight (its share of the earlier period's value or denominator) and contribution (in the
-    KPI's unit; they add up to the total change), largest first by size. ``attrs`` holds
+    KPI's unit; they add up to the total change), largest first by size. ``weight`` is the segment's
+    size: its share of the earlier period's total (sums) or denominator (ratios, and means that
+    report one); None when unknown. ``attrs`` holds
     ``total_before``, ``total_after``, ``total_change``, ``method`` ('sum', 'ratio' or 'none'),
     ``remainder`` (what the segments do not explain) and ``note`` (a sentence for the page).
     """
@@ -432,9 +442,13 @@ def contribution(by_segment: pd.DataFrame, totals: pd.DataFrame, kpi: str, befor
         method = "sum"
         note = "Each segment's contribution is its own change; together they make the total change."
     else:
+        # A mean or median has no additive base; its size is its share of the denominator (rows,
+        # users or tickets it averages over) where the KPI reports one.
+        d_a = sum(at(f, before, "denominator") or 0.0 for f in rows.values())
         for s, f in rows.items():
             vb, va = at(f, before, "value"), at(f, after, "value")
-            out.append((s, vb, va, _diff(va, vb), None, None))
+            da = at(f, before, "denominator")
+            out.append((s, vb, va, _diff(va, vb), da / d_a if da is not None and d_a else None, None))
         method = "none"
         note = ("This KPI is a median, a mean or a rolling figure, so segments' changes do not add up to "
                 "the total: each segment's own change is shown instead.")
@@ -798,7 +812,7 @@ def quality_flags(series: pd.DataFrame, grain: str, as_of: date, unit: str | Non
     if bool(last["partial"]):
         days = (as_of - last["period"]).days + 1
         total = (period_end(last["period"], grain) - last["period"]).days + 1
-        flags.append(f"The current {grain} is partial: {days} of {total} days, up to {as_of:%d %b %Y}.")
+        flags.append(f"The current {grain} is partial: {days} of {total} days, up to {format_date(as_of)}.")
     if pd.isna(last["value"]):
         flags.append(f"No value in the latest {grain}: nothing to count or divide by yet.")
     n = int(series["value"].notna().sum())
@@ -820,19 +834,27 @@ def quality_flags(series: pd.DataFrame, grain: str, as_of: date, unit: str | Non
 # The sentences the Trends page shows (pure, so the tests read the same words)
 # ---------------------------------------------------------------------------------------------
 def latest_sentence(head: Headline, unit: str, grain: str) -> str | None:
-    """'Latest, Oct 2026: **8.6 %**, −0.4 pp on the month before'."""
+    """'Latest complete month, Oct 2026: **8.6 %**, −0.4 pp on the month before · Nov 2026 so far
+    (4 of 30 days): 2.1 %' — like for like, as the cards show it."""
+    noun = GRAIN_NOUN[grain]
+    so_far = ""
+    if head.so_far_period is not None:
+        days = f" ({head.so_far_days} of {head.period_days} days)" if head.so_far_days else ""
+        so_far = f"{period_label(head.so_far_period, grain)} so far{days}: {format_value(head.so_far, unit)}"
     if head.value is None:
-        return None
-    text = (f"Latest, {period_label(head.period, grain)}{' (partial)' if head.partial else ''}: "
+        return so_far or None
+    which = "Now" if head.kind == "stock" else f"Latest complete {noun}"
+    text = (f"{which}, {period_label(head.period, grain)}{' (so far)' if head.partial else ''}: "
             f"**{format_value(head.value, unit)}**")
     if head.change is not None:
-        text += f", {format_change(head.change, unit)} on the {GRAIN_NOUN[grain]} before"
-    return text
+        text += (f", {format_change(head.change, unit)} on the end of the {noun} before" if head.partial else
+                 f", {format_change(head.change, unit)} on the {noun} before")
+    return text + (f" · {so_far}" if so_far else "")
 
 
 def projection_sentence(band: ProjectionBand, unit: str, grain: str, deadline: date | None = None) -> str:
     """Where the straight line lands, with its 80 % band."""
-    to = (f"by {deadline:%d %b %Y}" if deadline is not None else
+    to = (f"by {format_date(deadline)}" if deadline is not None else
           f"in {period_label(band.points['period'].iloc[-1], grain)}")
     spread = (f" (80 % band {format_value(band.low, unit)} to {format_value(band.high, unit)})"
               if band.low is not None else "")
@@ -840,12 +862,12 @@ def projection_sentence(band: ProjectionBand, unit: str, grain: str, deadline: d
             f"**{format_value(band.at_end, unit)}** {to}{spread}.")
 
 
-def target_sentence(status, unit: str) -> str:
-    """'Target 4.0 % by 31 Mar 2027: **Off track**; needs −0.9 pp a month'."""
-    text = f"Target {format_value(status.target, unit)} by {status.deadline:%d %b %Y}: **{status.label}**"
-    if status.needed_per_period:
-        text += f"; needs {format_change(status.needed_per_period, unit)} a {status.grain}"
-    return text
+def target_sentence(status, unit: str | None = None) -> str:
+    """'Target 4.0 % by 31 Mar 2027: **Off track** — heading for 5.1 % by 31 Mar 2027; needs −0.9 pp
+    a month for 5 more months' — the status's own words (kpi.goals.Status), as every page shows them."""
+    text = f"{status.target_words()}: **{status.label}** — {status.reason()}"
+    needed = status.run_rate_words()
+    return text + (f"; {needed}" if needed else "")
 
 
 def anomaly_lines(judged: pd.DataFrame, releases_frame: pd.DataFrame | None, unit: str, grain: str,
@@ -855,8 +877,7 @@ def anomaly_lines(judged: pd.DataFrame, releases_frame: pd.DataFrame | None, uni
     odd = judged[judged["anomaly"].astype(bool)].sort_values("period", ascending=False)
     lines = []
     for r in odd.head(limit).itertuples(index=False):
-        why = (f"{abs(r.deviation):.1f} MADs {r.direction} the median ({format_value(r.median, unit)})"
-               if not math.isinf(r.deviation) else f"{r.direction} a flat {format_value(r.median, unit)}")
+        why = how_unusual(r.deviation, r.direction, r.median, unit, grain)
         near = releases_near(releases_frame, r.period, grain)
         shipped = ("; released in this or the previous " + noun + ": " + ", ".join(
             f"{label} ({d:%d %b})" for d, label in zip(near["date"], near["label"]))) if not near.empty else ""
@@ -899,7 +920,7 @@ def _num(v) -> float | None:
 __all__ = [
     "ANOMALY_WINDOW", "ANOMALY_THRESHOLD", "BAND_LEVEL", "BAND_RULE", "MRR_MOVEMENTS", "COHORT_MEASURES",
     "PERSPECTIVE_ORDER", "PERSPECTIVE_TITLE", "Headline", "ProjectionBand",
-    "anomaly_rule", "period_label", "year_before", "series_of", "headline", "relative_change",
+    "anomaly_rule", "usual_spread", "how_unusual", "period_label", "year_before", "series_of", "headline", "relative_change",
     "t_quantile_80", "projection_band", "anomalies", "moving_average", "comparison", "releases_near",
     "contribution", "driver", "change_periods", "clamp_to_unit", "mrr_movements", "active_users_daily", "active_users_by_period",
     "cohort_matrix", "event_names", "funnel", "releases", "default_kpi_set", "perspective_of",

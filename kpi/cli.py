@@ -91,16 +91,71 @@ def cmd_ingest(args) -> int:
     data = Path(args.data)
     if not data.exists():
         raise KpiError(f"{args.data}: no such file or folder — check the path given to --data")
+    given = _answers_arg(args.answers)
+    explicit = dict(explicit or {})
+    for name, answers in given.items():
+        explicit[name] = {**explicit.get(name, {}), "answers": {**explicit.get(name, {}).get("answers", {}),
+                                                                **answers}}
     with Workspace(args.workspace) as ws:
+        _ask_on_stderr(ws, data, explicit, strict=args.strict, answers_file=args.answers)
         if data.is_dir():
             results = ingest_folder(ws, data, mode=args.mode, explicit=explicit)
         else:
-            spec = (explicit or {}).get(data.name, {})
-            results = [ingest_file(ws, data, dataset=spec.get("dataset"), mapping=spec.get("columns"), mode=args.mode)]
+            spec = explicit.get(data.name, {})
+            results = [ingest_file(ws, data, dataset=spec.get("dataset"), mapping=spec.get("columns"), mode=args.mode,
+                                   answers=spec.get("answers"))]
     for r in results:
         warn = f" — {'; '.join(r.warnings)}" if r.warnings else ""
         print(f"{r.file}: {r.dataset}, {r.rows:,} rows ({r.mode}){warn}")
     return EXIT_OK
+
+
+def _answers_arg(path: str | None) -> dict[str, dict[str, str]]:
+    """``--answers FILE.json``: {"file name": {"question id": "answer"}} (the app's question ids)."""
+    if not path:
+        return {}
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the answers file ({exc}) — give a JSON object like "
+                         '{"payments.csv": {"amount_unit": "cents"}}') from None
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise InputError(f"{path}: the answers file must map each file name to its answers, like "
+                         '{"payments.csv": {"amount_unit": "cents"}}')
+    return {str(k): {str(q): str(a) for q, a in v.items()} for k, v in doc.items()}
+
+
+def _ask_on_stderr(ws, data: Path, explicit: dict, *, strict: bool, answers_file: str | None) -> None:
+    """Every question whose answer changes numbers, printed with the answer taken and how to give
+    another; under ``--strict`` a file that leaves one unanswered is refused (nothing is loaded)."""
+    from .ingest import FOLDER_SUFFIXES
+    from .questions import questions_for
+    files = sorted(p for p in data.iterdir() if p.is_file() and p.name.lower().endswith(FOLDER_SUFFIXES)) \
+        if data.is_dir() else [data]
+    open_questions = []
+    for p in files:
+        entry = explicit.get(p.name, {})
+        given = entry.get("answers") or {}
+        try:
+            found = questions_for(p, ws=ws, file_name=p.name, dataset=entry.get("dataset"),
+                                  mapping=entry.get("columns"), answers=given)
+        except KpiError:
+            continue   # the ingest itself says what is wrong with the file
+        for q in found:
+            took = q.option(q.default) if q.default in [o.value for o in q.options] else None
+            others = "; ".join(f"{o.value} ({o.effect})" for o in q.options if o.value != q.default)
+            how = "given in " + answers_file if q.id in given else \
+                f'to choose another: --answers FILE.json with {{"{p.name}": {{"{q.id}": "<answer>"}}}}'
+            print(f"{p.name}: {q.text} [{q.id}] took {q.default!r}"
+                  + (f" ({took.effect})" if took and took.effect else "")
+                  + (f"; other answers: {others}" if others else "") + f" — {how}", file=sys.stderr)
+            if q.id not in given:
+                open_questions.append(f"{p.name}: {q.id} ({q.text})")
+    if strict and open_questions:
+        raise InputError("--strict: these questions are not answered — " + "; ".join(open_questions)
+                         + ". Answer each in the --answers file, e.g. "
+                         + '{"' + open_questions[0].split(":")[0] + '": {"' + open_questions[0].split(": ")[1].split(" ")[0]
+                         + '": "<answer>"}}')
 
 
 def cmd_catalog(args) -> int:
@@ -145,10 +200,11 @@ def _filter_arg(text: str | None) -> dict | None:
 
 
 def _scorecard(args):
-    from .goals import load_goals_file
+    from .goals import check_targets, load_goals_file
     from .scorecard import scorecard
     from .compute import as_of_date
     doc = load_goals_file(args.goals)
+    check_targets(doc, args.goals)           # a deadline not after its baseline date is bad input
     ws = open_data(args.data)
     as_of = args.as_of or as_of_date(ws)
     return scorecard(ws, doc, as_of=as_of), as_of, ws
@@ -158,6 +214,7 @@ REPORT_FORMATS = ("html", "pdf", "png")
 
 
 def cmd_scorecard(args) -> int:
+    from .export import RECORD_FIELDS
     from .scorecard import scorecard_markdown, scorecard_records
     statuses, as_of, ws = _scorecard(args)
     if args.format in REPORT_FORMATS:  # the app's one-page report, to attach to an e-mail
@@ -175,25 +232,24 @@ def cmd_scorecard(args) -> int:
     if args.format == "markdown":
         sys.stdout.write(scorecard_markdown(statuses, as_of))
         return EXIT_OK
-    records = scorecard_records(statuses)
-    _write_records(records, args.format, ["kpi", "grain", "period", "value", "previous", "change", "target",
-                                          "deadline", "baseline", "progress", "expected", "status", "alert",
-                                          "projection"])
+    _write_records(scorecard_records(statuses), args.format, list(RECORD_FIELDS))
     return EXIT_OK
 
 
 def cmd_check(args) -> int:
-    from .scorecard import kpi_label, needs_attention
-    from .formatting import format_value
+    """One line per goal that needs attention (kpi.scorecard.needs_attention: off track, missed,
+    an alert, or no data to judge it on before its deadline); exit 1 when there is any."""
+    from .formatting import format_date, format_value
+    from .scorecard import attention_words, kpi_label, needs_attention
     statuses, as_of, _ = _scorecard(args)
     flagged = needs_attention(statuses)
     for s in flagged:
         unit = kpi_label(s.kpi).unit
-        why = s.alert_reason if s.alert and s.status not in ("off_track", "missed") else s.label.lower()
-        print(f"{s.kpi}: {why} — value {format_value(s.value, unit)}, target {format_value(s.target, unit)} "
-              f"by {s.deadline} (as of {as_of})")
+        goal = s.target_words()
+        print(f"{s.kpi}: {attention_words(s)} — value {format_value(s.value, unit)}, "
+              f"{goal[:1].lower() + goal[1:]} (as of {format_date(as_of)})")
     if not flagged:
-        print(f"all {len(statuses)} goals are fine as of {as_of}")
+        print(f"all {len(statuses)} goals are fine as of {format_date(as_of)}")
     return EXIT_ATTENTION if flagged else EXIT_OK
 
 
@@ -226,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workspace", required=True, help="the workspace file (made when missing)")
     s.add_argument("--mode", choices=["replace", "append"], default="replace")
     s.add_argument("--map", help="JSON file of explicit mappings per file name")
+    s.add_argument("--answers", help='JSON file of answers per file name: {"file.csv": {"question id": "answer"}}')
+    s.add_argument("--strict", action="store_true",
+                   help="refuse (exit 2) when a question that changes numbers is not answered in --answers")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("catalog", help="print the KPI catalog")

@@ -546,6 +546,23 @@ BASE_FILTERS = {"subscriptions": derived.VALID_SUBSCRIPTIONS}
 FILTERED_OUT = "\x1ffiltered out\x1f"
 
 
+def segment_source(ws: Workspace, loaded: list[str], dataset: str, column: str) -> str | None:
+    """Where a row of ``dataset`` finds its value of a breakdown or filter column: ``'own'`` (a
+    column of its own), ``'customer'`` (its customer's row in customers, through its customer or
+    user id) or None (neither: the KPIs counting its rows cannot be split by it).
+
+    An own column that holds no value at all — an optional column the file did not have, kept
+    empty — does not hide the customers' column of that name: subscriptions without a plan take
+    the plan of their customer."""
+    cols = ws.columns(dataset)
+    id_col = DATASETS[dataset].id_column
+    via_customer = (dataset != "customers" and id_col is not None and id_col in cols and "customers" in loaded
+                    and column in ws.columns("customers"))
+    if column in cols and (not via_customer or ws.has_column(dataset, column)):
+        return "own"
+    return "customer" if via_customer else None
+
+
 def _survey_type_sql() -> str:
     return "CASE WHEN survey IS NULL OR trim(survey) = '' THEN 'nps' ELSE lower(trim(survey)) END"
 
@@ -600,14 +617,13 @@ class Run:
 
     def _column_expr(self, dataset: str, column: str, alias: str) -> tuple[str, str] | None:
         """(expression, join) reading ``column`` for each row of ``dataset``: its own column, or its
-        customer's (the customer's first row); None when neither exists."""
-        cols = self.ws.columns(dataset)
+        customer's (the customer's first row); None when neither exists (see segment_source)."""
         q = quote_ident(column)
-        if column in cols:
+        source = segment_source(self.ws, self.loaded, dataset, column)
+        if source == "own":
             return f"CAST(x.{q} AS VARCHAR)", ""
         id_col = DATASETS[dataset].id_column
-        if id_col and "customers" in self.loaded and column in self.ws.columns("customers") \
-                and id_col in cols:
+        if source == "customer":
             return (f"CAST({alias}.{q} AS VARCHAR)",
                     f"LEFT JOIN (SELECT customer_id, {q} FROM (SELECT customer_id, {q}, row_number() OVER "
                     f"(PARTITION BY customer_id ORDER BY signup_date) AS rn FROM customers) WHERE rn = 1) {alias} "
@@ -779,8 +795,8 @@ class Run:
 
     def _own_segment(self, dataset: str) -> bool:
         """Whether the segment or the filter is a column of the dataset itself (not taken from customers)."""
-        cols = self.ws.columns(dataset)
-        return any(c is not None and c in cols for c in (self.segment, self.filter[0] if self.filter else None))
+        return any(c is not None and segment_source(self.ws, self.loaded, dataset, c) == "own"
+                   for c in (self.segment, self.filter[0] if self.filter else None))
 
     def payers_sql(self) -> str:
         """Per (period, segment): the customers who paid something (amount > 0) in P."""
@@ -1231,15 +1247,9 @@ def column_values(ws: Workspace, column: str, limit: int = 200) -> list[str]:
 def segment_options(ws: Workspace) -> list[str]:
     """Columns a breakdown can use: text columns of the loaded datasets and every extra column.
 
-    Ids, dates and amounts are left out: a breakdown by them would give one row per value.
+    Ids, dates and amounts are left out: a breakdown by them would give one row per value. (The
+    columns the app offers are the ones among these a person would segment by:
+    ``kpi.segments.breakdown_columns``.)
     """
-    options: set[str] = set()
-    for ds in ws.datasets():
-        if ds == "kpi_values":
-            continue
-        canon = {c.name: c for c in DATASETS[ds].columns}
-        for col in ws.columns(ds):
-            spec = canon.get(col)
-            if spec is None or (spec.type == "text" and col not in ("event", "sprint", "control")):
-                options.add(col)
-    return sorted(options)
+    from .segments import candidate_columns
+    return sorted({col for ds in ws.datasets() if ds != "kpi_values" for col in candidate_columns(ws, ds)})

@@ -124,7 +124,8 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
     ), "date", "Money received (and refunded).",
         ("payment", "payments", "invoices", "charges", "transactions", "revenue", "orders")),
     Dataset("marketing", "spend of one channel (and campaign) on one day", (
-        C("date", "date", True, ["day", "report_date", "spend_date", "reporting_starts", "date_start"]),
+        C("date", "date", True, ["day", "report_date", "spend_date", "reporting_starts", "date_start", "time_period",
+                                 "by_day"]),
         C("channel", "text", True, ["source", "network", "platform", "medium", "utm_source", "publisher_platform",
                                      "ad_network"]),
         C("spend", "number", True, ["cost", "amount_spent", "ad_spend", "spent", "budget_spent", "amount",
@@ -136,7 +137,8 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
         ("marketing", "ads", "spend", "campaigns", "acquisition")),
     Dataset("surveys", "one survey response", (
         C("date", "date", True, ["submitted_at", "submit_date", "response_date", "created_at", "answered_at",
-                                 "timestamp", "created", "completed_at", "submitted"]),
+                                 "timestamp", "created", "completed_at", "submitted", "recorded_date", "date_submitted",
+                                 "submission_date", "end_date"]),
         C("score", "number", True, ["rating", "nps", "nps_score", "answer", "value", "likelihood"]),
         C("survey", "text", False, ["survey_name", "survey_type", "type", "question", "form"]),
         C("respondent_id", "id", False, ["respondent", "user_id", "customer_id", "email", "response_id",
@@ -169,7 +171,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
         C("stage", "text", True, ["found_in", "environment", "phase", "detected_in", "found_stage",
                                    "found_in_environment", "detected_in_environment"]),
         C("severity", "text", False, ["priority", "sev", "impact", "severity_level", "bug_severity"]),
-        C("component", "text", False, ["module", "area", "components", "area_path"]),
+        C("component", "text", False, ["module", "area", "components", "area_path", "subsystem"]),
     ), "found_date", "Bugs, and whether tests or customers found them.", ("defect", "defects", "bugs", "issues")),
     Dataset("codebase", "the size of the code base on a date", (
         C("date", "date", True, ["measured_at", "snapshot_date", "as_of"]),
@@ -204,7 +206,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
         C("ended_at", "timestamp", True, ["end", "ended", "end_time", "resolved_at", "recovered_at",
                                           "impact_ended_at", "mitigated_at"]),
         C("service", "text", False, ["component", "system", "components", "affected_service"]),
-        C("severity", "text", False, ["impact", "priority", "sev", "level"]),
+        C("severity", "text", False, ["impact", "urgency", "priority", "sev", "level"]),
     ), "started_at", "Outages: when a service was down.", ("incident", "incidents", "outages", "status", "downtime")),
     Dataset("compliance", "one compliance check", (
         C("date", "date", True, ["checked_at", "check_date", "audit_date", "tested_at"]),

@@ -10,6 +10,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import re
 import zlib
 from collections import Counter
@@ -20,7 +21,10 @@ import duckdb
 import pandas as pd
 
 from .datasets import DATASETS, Column, normalise_name
+from . import evidence, tool_exports
 from .errors import InputError
+from .memory import recall
+from .vocabulary import BILLING_PERIODS, DEFECT_STAGES, FALSE_WORDS, TRUE_WORDS  # noqa: F401 (re-exported)
 
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 1 << 20      # enough for the header and a few hundred rows of any real export
@@ -51,11 +55,6 @@ NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 COMMA_DECIMAL_EVIDENCE = r",\d{1,2}\D*$|,\d{4,}\D*$|\.\d{3},"
 DOT_DECIMAL_EVIDENCE = r"\.\d{1,2}\D*$|\.\d{4,}\D*$|,\d{3}\."
 
-# Booleans as tools and spreadsheets write them (compared lower-cased, trimmed).
-TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0", "on", "pass", "passed", "checked", "enabled", "x", "✓", "✔",
-              "ja", "oui", "si", "sí", "wahr", "vrai")
-FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0", "off", "fail", "failed", "unchecked", "disabled", "✗", "✘",
-               "nein", "non", "falsch", "faux")
 # Time-zone names that exports write after a time, and their offsets from UTC in minutes. Names
 # that mean several zones (IST: India, Ireland, Israel) are left out; CST is North America's.
 ZONE_ABBREVIATIONS = {
@@ -67,21 +66,6 @@ ZONE_ABBREVIATIONS = {
 # Empty-looking markers that database and notebook exports write for a missing typed value.
 NULL_MARKERS = ("null", "NULL", "Null", r"\N", "None", "NaN", "nan", "--")
 
-BILLING_PERIODS = {
-    "month": ("month", "months", "monthly", "mo", "m", "1month", "1months", "1mo", "mth", "permonth",
-              "everymonth", "1m"),
-    "quarter": ("quarter", "quarterly", "q", "qtr", "3month", "3months", "3mo", "perquarter",
-                "everyquarter", "3m"),
-    "year": ("year", "years", "yearly", "annual", "annually", "y", "yr", "1year", "1yr", "12month",
-             "12months", "12mo", "peryear", "everyyear", "12m"),
-}
-DEFECT_STAGES = {
-    "pre_release": ("prerelease", "staging", "stage", "test", "testing", "qa", "dev", "development",
-                    "uat", "internal", "beforerelease", "preprod", "preproduction", "foundinqa", "foundintesting"),
-    "production": ("production", "prod", "live", "customer", "field", "postrelease", "afterrelease",
-                   "customerreported", "reportedbycustomer", "foundinproduction", "foundinprod", "escaped"),
-}
-
 # Subscriptions may bring the amount per billing period instead of a monthly amount: these inputs
 # stand in for ``mrr``, which is then derived (datasets.md).
 # Other inputs that an export profile (kpi/tool_exports.py) or the user maps, and from which ingest
@@ -91,17 +75,32 @@ DEFECT_STAGES = {
 DERIVED_INPUTS = {
     "subscriptions": (
         Column("amount", "number", synonyms=("amount", "price", "plan_amount", "unit_amount", "recurring_amount",
-                                             "amount_per_period", "plan_price", "plan_unit_price", "unit_price")),
+                                             "amount_per_period", "plan_price", "plan_unit_price", "unit_price",
+                                             "product_price", "price_in_cents", "list_price", "plan_unit_amount",
+                                             "subscription_price", "recurring_price")),
         Column("quantity", "int", synonyms=("quantity", "qty", "seats", "units", "licenses", "plan_quantity")),
+        Column("period_count", "int", description="how many billing-period units one period is (3 with month: a quarter)",
+               synonyms=("interval_count", "period_count", "interval", "billing_period", "period", "frequency",
+                         "billing_interval", "billing_cycle", "plan_interval", "billing_frequency",
+                         "interval_length", "cycle_length", "billing_period_count", "recurring_interval_count")),
     ),
     "payments": (
-        Column("refund_amount", "number", description="amount refunded of this payment (a negative row is added)"),
-        Column("refund_date", "date", description="when the refund was made (default: the payment's date)"),
+        Column("refund_amount", "number", description="amount refunded of this payment (a negative row is added)",
+               synonyms=("refunded_amount", "amount_refunded", "refund_amount", "refund_total", "total_refunded")),
+        Column("refund_date", "date", description="when the refund was made (default: the payment's date)",
+               synonyms=("refunded_at", "refund_date", "refunded_date", "date_refunded", "refund_created_at")),
     ),
     "tickets": (
-        Column("first_response_minutes", "number", description="minutes from creation to the first response"),
+        Column("first_response_minutes", "number", description="minutes from creation to the first response",
+               synonyms=("first_response_time", "first_reply_time", "time_to_first_response", "time_to_first_reply",
+                         "first_response_duration", "first_reply_time_in_minutes", "first_response_minutes")),
         Column("first_response_hours", "number", description="hours from creation to the first response"),
         Column("first_response_seconds", "number", description="seconds from creation to the first response"),
+    ),
+    "test_runs": (
+        Column("finished_at", "timestamp", description="when the run ended (duration = finished - started)",
+               synonyms=("finished_at", "completed_at", "ended_at", "stopped_at", "end_time", "finished",
+                         "completed", "stopped", "ended", "finish_time", "updated_at")),
     ),
 }
 # Money columns: what the "cents or units" question scales.
@@ -137,6 +136,8 @@ class FileLayout:
     footer_rows: int = 0            # trailing summary rows ("Total: ...") left out
     types: tuple[str, ...] = ()     # DuckDB types of a Parquet file's columns
     header_rows: int = 1            # survey tools write a second header row (the answer options)
+    labels: tuple[str, ...] = ()    # a row of question texts under short column ids (Qualtrics-style)
+    ragged_footer: bool = False     # the footer holds one-cell lines (a copyright): read short rows padded
 
     @property
     def duckdb_encoding(self) -> str:
@@ -200,15 +201,21 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
     header = tuple(header_rec[1])
     _check_width(header, name, header_rec[0])
     last_header_line, header_rows = header_rec[2], 1
+    labels: tuple[str, ...] = ()
     if rows and _is_second_header(header, rows[0][1], rows[1:2]):
         header = _merge_headers(header, rows[0][1])
         last_header_line, header_rows = rows[0][2], 2
+    else:
+        extra = _label_rows(header, rows)
+        if extra:
+            labels = tuple(c.strip() for c in rows[0][1]) if extra[0] == "labels" else ()
+            last_header_line, header_rows = rows[len(extra) - 1][2], 1 + len(extra)
     tail = _tail_text(p, enc, compression, text, len(first) < HEAD_BYTES)
-    footer = _count_footer(tail, delimiter)
+    footer, ragged = _count_footer(tail, delimiter, len(header))
     return FileLayout(path=str(p), file_name=name, format="csv", columns=unique_names(header), header=header,
                       encoding=enc, delimiter=delimiter, header_line=header_rec[0],
                       data_line=last_header_line + 1, compression=compression, footer_rows=footer,
-                      header_rows=header_rows)
+                      header_rows=header_rows, labels=labels, ragged_footer=ragged)
 
 
 _ANSWER_LABELS = {"response", "openendedresponse", "openended", "answer", "other", "otherpleasespecify"}
@@ -233,6 +240,43 @@ def _is_second_header(header: tuple[str, ...], row: list[str], after: list) -> b
         return False
     # the row after it is data: it has a value in the first column
     return not after or bool(after[0][1] and after[0][1][0].strip())
+
+
+def _is_json_row(row: list[str]) -> bool:
+    cells = [c.strip() for c in row if c.strip()]
+    if not cells or not all(c.startswith("{") and c.endswith("}") for c in cells):
+        return False
+    try:
+        [json.loads(c) for c in cells]
+    except ValueError:
+        return False
+    return True
+
+
+def _label_rows(header: tuple[str, ...], rows: list) -> list[str]:
+    """Header rows under the header that some survey tools add: a row of question texts (no value in
+    it, under short ids like 'Q1'), and a row of import ids written as JSON. Returns their kinds in
+    order ("labels", "json"); empty when the rows below the header are data."""
+    kinds: list[str] = []
+    for i, rec in enumerate(rows[:2]):
+        row = rec[1]
+        if len(row) != len(header):
+            break
+        if _is_json_row(row):
+            kinds.append("json")
+            continue
+        filled = [c for c in row if c.strip()]
+        if kinds or len(filled) * 5 < len(header) * 4 or any(_looks_like_value(c) for c in filled):
+            break
+        nxt = rows[i + 1][1] if i + 1 < len(rows) else None
+        # a row of texts is a header only where a JSON row or a row with values comes after it
+        if nxt is None or not (_is_json_row(nxt) or sum(_looks_like_value(c) for c in nxt if c.strip()) >= 2):
+            break
+        # and where its texts are longer than the names above them (questions under short ids)
+        if sum(len(c) for c in filled) <= sum(len(h) for h in header):
+            break
+        kinds.append("labels")
+    return kinds if kinds and (kinds[0] == "json" or "json" in kinds or len(kinds) == 1) else []
 
 
 def _merge_headers(top: tuple[str, ...], sub: list[str]) -> tuple[str, ...]:
@@ -373,17 +417,21 @@ def _tail_text(p: Path, enc: str, compression: str | None, head_text: str, compl
 _FOOTER = re.compile(r'^\s*"?\s*(?:total|totals|grand total)\b', re.IGNORECASE)
 
 
-def _count_footer(tail: str, delimiter: str) -> int:
-    """Trailing 'Total: ...' rows that report tools append below the data."""
+def _count_footer(tail: str, delimiter: str, width: int = 0) -> tuple[int, bool]:
+    """Trailing rows that report tools append below the data: 'Total: ...' rows, and lines of one cell
+    in a wider table (a copyright or a note). Returns (rows, whether any is a one-cell line)."""
     lines = [ln for ln in tail.splitlines() if ln.strip()]
-    n = 0
+    n, ragged = 0, False
     for ln in reversed(lines):
         first_cell = ln.split(delimiter, 1)[0]
+        cells = next(csv.reader([ln], delimiter=delimiter), [])
         if _FOOTER.match(first_cell):
             n += 1
+        elif width > 2 and len(cells) == 1 and n < 3:
+            n, ragged = n + 1, True
         else:
             break
-    return n
+    return n, ragged
 
 
 def unique_names(header: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -415,7 +463,8 @@ def reader_sql(layout: FileLayout, types: dict[int, str] | None = None) -> tuple
         return f"(SELECT {cols} FROM read_parquet(?))", [layout.path]
     columns = {f"c{i}": (types or {}).get(i, "VARCHAR") for i in range(n)}
     sql = ("read_csv(?, columns = ?, header = false, skip = ?, delim = ?, quote = '\"', escape = '\"', "
-           "auto_detect = false, encoding = ?, compression = ?, strict_mode = true)")
+           "auto_detect = false, encoding = ?, compression = ?, strict_mode = true"
+           + (", null_padding = true)" if layout.ragged_footer else ")"))
     return sql, [layout.path, columns, layout.data_line - 1, layout.delimiter, layout.duckdb_encoding,
                  layout.compression or "none"]
 
@@ -461,6 +510,8 @@ class Detection:
     tool: str | None = None          # the tool whose export this is (kpi/tool_exports.py), when known
     remembered: bool = False         # the user's earlier corrections for this header were used
     notes: list[str] = field(default_factory=list)   # the tool's rules, in words ("failed payments ...")
+    decisions: list = field(default_factory=list)    # evidence.Decision: each choice that changes numbers
+    plan_column: str | None = None                   # the column whose plan names say the billing period
 
 
 def dataset_from_file_name(file_name: str | None) -> str | None:
@@ -541,8 +592,7 @@ def _variants(header: str) -> list[tuple[str, float, bool | str]]:
     return out
 
 
-def name_score(header: str, col: Column, dataset: str) -> float:
-    """How well a header names a canonical column, from 0 to 1 (1: the canonical name itself)."""
+def _plain_name_score(header: str, col: Column, dataset: str) -> float:
     light = _light(header)
     if light == _light(col.name):
         return 1.0
@@ -566,6 +616,93 @@ def name_score(header: str, col: Column, dataset: str) -> float:
     return best
 
 
+# Words that say whose id or time a column holds without changing what it is: 'run_started_at' is a
+# start time, 'Conversation ID' a ticket id.
+_QUALIFIERS = {"run", "build", "pipeline", "job", "workflow", "ticket", "issue", "incident", "event", "subscription",
+               "sub", "invoice", "charge", "payment", "order", "conversation", "case", "bug", "defect", "response",
+               "survey", "submission", "campaign", "record", "transaction", "alert", "item", "first", "the",
+               "impact", "created", "reported", "data", "attributes", "context", "properties", "props", "traits",
+               "metadata"}
+_NOISE_WORDS = {"in", "usd", "eur", "gbp", "chf", "cad", "aud", "jpy", "utc", "gmt", "local"} | set(evidence._UNIT_OF)
+# Money columns that are not what was paid (an unpaid invoice's total is not revenue).
+NOT_REVENUE_WORDS = {"due", "remaining", "outstanding", "tax", "taxes", "fee", "fees", "discount", "discounts",
+                     "refunded", "refund", "balance", "shipping", "setup", "credit", "credits", "exchange",
+                     "unpaid", "owed", "vat"}
+PAID_WORDS = {"paid", "received", "collected", "settled", "settlement", "captured", "net"}
+_MONEY_TARGETS = {("payments", "amount"), ("subscriptions", "mrr"), ("subscriptions", "amount"),
+                  ("payments", "refund_amount")}
+
+
+def _syn_list(col: Column) -> list[tuple[str, float]]:
+    out = [(col.name, 1.0)]
+    for i, syn in enumerate(col.synonyms):
+        out.append((syn, 0.9 - 0.002 * i - (0.1 if normalise_name(syn) in _GENERIC else 0.0)))
+    return out
+
+
+def _word_forms(header: str) -> list[list[str]]:
+    """The header's words (units and noise left out), and for a JSON path its last one or two names."""
+    plain = re.sub(r"\s*[\(\[][^\)\]]*[\)\]]\s*", " ", str(header)).strip() or str(header)
+    forms = [[w for w in evidence.header_words(plain) if w not in _NOISE_WORDS]]
+    parts = [p for p in plain.split(".") if p and p != "*" and not p.isdigit()]
+    if len(parts) > 1:
+        forms.append([w for w in evidence.header_words(parts[-1]) if w not in _NOISE_WORDS])
+        forms.append([w for w in evidence.header_words(" ".join(parts[-2:])) if w not in _NOISE_WORDS])
+    return [f for f in forms if f]
+
+
+def _singular(word: str) -> str:
+    """'services' is 'service', 'labels' 'label': plural words name the same column."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _word_score(header: str, col: Column) -> float:
+    """A synonym's words in any order ('started run' for run_started), glued ('idVisit'), or behind a
+    qualifier ('run_started_at' is 'started_at' of a run)."""
+    best = 0.0
+    glued = normalise_name(header)
+    dates = col.type in ("date", "timestamp")
+    for syn, score in _syn_list(col):
+        sw = [_singular(w) for w in evidence.header_words(syn)]
+        wanted = set(sw)
+        for words in _word_forms(header):
+            have = {_singular(w) for w in words}
+            if dates:   # 'closed_datetime' is 'closed_at': the words that only say "a time" aside
+                have, wanted = have - _TYPE_WORDS, {w for w in sw if w not in _TYPE_WORDS}
+                if not wanted:
+                    continue
+            if not have:
+                continue
+            if have == wanted and len(wanted) >= 1:
+                best = max(best, 0.85 * score)
+            elif wanted < have and (have - wanted) <= _QUALIFIERS and (dates or len(wanted) > 1):
+                best = max(best, 0.8 * score)
+        if 2 <= len(sw) <= 3 and glued != normalise_name(syn):
+            from itertools import permutations
+            if any(glued == "".join(p) for p in permutations(sw)):
+                best = max(best, 0.85 * score)
+    return best
+
+
+def name_score(header: str, col: Column, dataset: str, label: str | None = None) -> float:
+    """How well a header (or the question text under it) names a canonical column, from 0 to 1 (1: the
+    canonical name itself)."""
+    best = _plain_name_score(header, col, dataset)
+    if best < 1.0:
+        best = max(best, _word_score(header, col))
+    if label:
+        best = max(best, 0.95 * _plain_name_score(label, col, dataset))
+    if best and (dataset, col.name) in _MONEY_TARGETS and col.name != "refund_amount":
+        words = set(evidence.header_words(header))
+        if words & NOT_REVENUE_WORDS:
+            return 0.0
+        if words & PAID_WORDS:
+            best = min(0.99, best + 0.06)
+        if "subtotal" in words or {"sub", "total"} <= words:
+            best *= 0.9
+    return best
+
+
 def _date_form(value: str) -> str | None:
     for form, pattern in _DATE_RE.items():
         if pattern.match(value):
@@ -575,6 +712,7 @@ def _date_form(value: str) -> str | None:
 
 _DATE_RE = {k: re.compile(v) for k, v in DATE_FORMS.items()}
 _NUMBER_RE = re.compile(NUMBER)
+_CLOCK_RE = re.compile(r"^\d{1,4}:\d{2}:\d{2}(?:\.\d+)?$")
 _JUNK_RE = re.compile(r"[\s\u00a0\u202f$€£¥']")
 
 
@@ -591,6 +729,8 @@ def looks_like(value: str, col_type: str, column: str = "") -> bool:
     if col_type in ("date", "timestamp"):
         return _date_form(v) is not None
     if col_type in ("number", "int"):
+        if col_type == "number" and _CLOCK_RE.match(v):
+            return True   # a duration written H:MM:SS
         c = clean_number(v)
         if not _NUMBER_RE.match(c.replace(",", "")) and not _NUMBER_RE.match(c.replace(".", "").replace(",", ".")):
             return False
@@ -630,13 +770,21 @@ def value_fit(values: list[str], col: Column, dataset: str) -> float | None:
 
 
 def _column_scores(columns: list[str], sample: pd.DataFrame | None, dataset: str,
-                   cols: tuple[Column, ...]) -> list[tuple[float, int, int, str, str]]:
+                   cols: tuple[Column, ...], labels: dict[str, str] | None = None,
+                   facts: "evidence.FileFacts | None" = None) -> list[tuple[float, int, int, str, str]]:
     pairs = []
     for ci, col in enumerate(cols):
         for si, header in enumerate(columns):
-            score = name_score(header, col, dataset)
+            score = name_score(header, col, dataset, (labels or {}).get(header))
             if score <= 0:
                 continue
+            f = facts.get(header) if facts is not None else None
+            if f is not None and f.json:
+                continue    # a cell of JSON is no single value
+            if f is not None and f.indexed and col.type == "id":
+                score *= 0.6   # 'items.0.id' is a nested item's id, not the row's
+            if f is not None and f.dotted and col.type == "text" and f.words and f.words[-1] in ("id", "uuid", "key"):
+                score *= 0.7   # 'service.id' names the service less well than 'service.summary
             if sample is not None and header in sample.columns:
                 series = sample[header]
                 if isinstance(series, pd.DataFrame):
@@ -701,47 +849,34 @@ def _value_only_candidates(columns, sample, dataset: str, col: Column, used: set
     return out
 
 
-def _map_dataset(columns, sample, dataset, fixed, given_conf=None, extra_derived=None):
+def _map_dataset(columns, sample, dataset, fixed, given_conf=None, extra_derived=None, labels=None, facts=None):
     ds = DATASETS[dataset]
     extra_inputs = DERIVED_INPUTS.get(dataset, ())
     inputs = {c.name for c in extra_inputs}
     given_conf = dict(given_conf or {})
-    reserved = {v for k, v in fixed.items() if k in inputs and v}
-    pairs = _column_scores(columns, sample, dataset, ds.columns)
-    mapping, conf = _assign(pairs, {k: v for k, v in fixed.items() if k in ds.column_names}, given_conf, reserved)
+    searchable = tuple(c for c in extra_inputs if c.synonyms)
+    pairs = _column_scores(columns, sample, dataset, ds.columns + searchable, labels, facts)
+    mapping, conf = _assign(pairs, {k: v for k, v in fixed.items() if k in ds.column_names or k in inputs},
+                            given_conf)
     derived: dict[str, str] = {}
+    notes: dict[str, str] = {}
     if dataset == "subscriptions":
-        # an amount per billing period stands in for mrr when the file says the period
-        src = mapping.get("mrr")
-        if "amount" in fixed and fixed["amount"]:
-            if "mrr" not in fixed:
-                mapping.pop("mrr", None)
-                conf.pop("mrr", None)
-            mapping["amount"], conf["amount"] = fixed["amount"], given_conf.get("amount", 1.0)
-        elif src and "mrr" not in fixed and "billing_period" in mapping and normalise_name(src) in PER_PERIOD_AMOUNT:
-            mapping["amount"] = mapping.pop("mrr")
-            conf["amount"] = conf.pop("mrr")
-        elif not src and "mrr" not in fixed and "amount" not in fixed and "billing_period" in mapping:
-            # no monthly amount, but a price per period ('plan_unit_price') beside the period
-            used = set(mapping.values()) | set(reserved)
-            a_pairs = [p for p in _column_scores(columns, sample, dataset, extra_inputs[:1]) if p[4] not in used]
-            if a_pairs:
-                best = max(a_pairs, key=lambda p: p[0])
-                mapping["amount"], conf["amount"] = best[4], best[0]
-        if "amount" in mapping and "mrr" not in mapping:
-            derived["mrr"] = DERIVED_MRR
-            used = set(mapping.values())
-            q_pairs = [p for p in _column_scores(columns, sample, dataset, extra_inputs[1:2]) if p[4] not in used]
-            if "quantity" in fixed:
-                if fixed["quantity"]:
-                    mapping["quantity"], conf["quantity"] = fixed["quantity"], given_conf.get("quantity", 1.0)
-            elif q_pairs:
-                best = max(q_pairs, key=lambda p: p[0])
-                mapping["quantity"], conf["quantity"] = best[4], best[0]
-    # the other derived inputs are only ever mapped by a profile, the memory or the user
-    for name in inputs - {"amount", "quantity"}:
-        if fixed.get(name):
-            mapping[name], conf[name] = fixed[name], given_conf.get(name, 1.0)
+        _subscription_amounts(mapping, conf, derived, notes, fixed, columns, facts)
+    if dataset == "test_runs":
+        dur = mapping.get("duration_minutes")
+        unitless = dur is not None and "duration_minutes" not in fixed and facts is not None \
+            and facts.get(dur) is not None and facts.get(dur).unit is None and not facts.get(dur).clock
+        if "started_at" in mapping and "finished_at" in mapping and (dur is None or unitless):
+            if dur is not None:
+                del mapping["duration_minutes"], conf["duration_minutes"]
+            derived["duration_minutes"] = f"{mapping['finished_at']} − {mapping['started_at']}"
+            conf["finished_at"] = min(conf["finished_at"], conf["started_at"])
+        elif "finished_at" not in fixed:
+            mapping.pop("finished_at", None)
+    # inputs nothing derives from are left as the file's own columns
+    for name in ("refund_date",):
+        if name in mapping and "refund_amount" not in mapping and name not in fixed:
+            del mapping[name]
     for target, how in (extra_derived or {}).items():
         if target not in mapping and target not in fixed:
             derived[target] = how
@@ -757,9 +892,9 @@ def _map_dataset(columns, sample, dataset, fixed, given_conf=None, extra_derived
             used.add(found[0])
     have = set(mapping) | set(derived)
     missing = [c for c in ds.required if c not in have]
-    req_conf = [conf.get(c, 0.0) if c in mapping else
-                (conf.get("amount", 0.0) if c == "mrr" else conf.get(c, 0.0)) if c in derived else 0.0
-                for c in ds.required]
+    stand_in = {"mrr": "amount", "duration_minutes": "finished_at"}
+    req_conf = [conf.get(c, 0.0) if c in mapping else conf.get(stand_in.get(c, c), conf.get(c, 0.0))
+                if c in derived else 0.0 for c in ds.required]
     base = sum(req_conf) / len(req_conf)
     optional = [c.name for c in ds.columns if not c.required]
     opt = sum(conf.get(c, 0.0) for c in optional) / len(optional) if optional else 0.0
@@ -767,7 +902,93 @@ def _map_dataset(columns, sample, dataset, fixed, given_conf=None, extra_derived
     order = list(ds.column_names) + [c.name for c in extra_inputs]
     mapping = {k: mapping[k] for k in order if k in mapping}
     conf = {k: round(min(1.0, conf[k]), 3) for k in mapping}
-    return mapping, conf, derived, missing, base, opt
+    return mapping, conf, derived, missing, base, opt, notes
+
+
+# Values a status column takes in each kind of table: a CI run succeeds or fails, a ticket is solved.
+STATUS_WORDS = {
+    "test_runs": {"success", "succeeded", "failed", "failure", "passed", "canceled", "cancelled", "skipped", "errored",
+                  "running", "fixed", "broken", "timedout", "notrun", "onhold"},
+    "tickets": {"open", "pending", "solved", "closed", "new", "hold", "onhold", "snoozed", "spam", "waitingoncustomer"},
+    "incidents": {"resolved", "triggered", "acknowledged", "investigating", "identified", "monitoring", "postmortem"},
+    "subscriptions": {"active", "trialing", "intrial", "pastdue", "nonrenewing", "paused", "canceled", "cancelled",
+                      "expired", "future"},
+    "payments": {"paid", "succeeded", "settled", "refunded", "failed", "declined", "void", "uncollectible"},
+}
+
+
+def _status_hints(facts) -> dict[str, int]:
+    """For each dataset, how many of its status words a status-like column of the file holds."""
+    out: dict[str, int] = {}
+    if facts is None:
+        return out
+    for f in facts.columns.values():
+        if not ({"status", "state", "conclusion", "result", "outcome"} & set(f.words)) or f.numeric:
+            continue
+        values = {normalise_name(v) for v in f.values}
+        for name, words in STATUS_WORDS.items():
+            out[name] = max(out.get(name, 0), len(values & words))
+    return out
+
+
+def _subscription_amounts(mapping, conf, derived, notes, fixed, columns, facts) -> None:
+    """MRR from an amount per billing period wherever the file says the period (a column, a count and a
+    unit, or the plan's name); a tool's own current-MRR column is never taken in its place."""
+    plan_column = None
+    if facts is not None and "billing_period" not in mapping and "period_count" not in mapping:
+        candidates = [mapping[k] for k in ("plan", "product") if k in mapping] + \
+            [c for c in columns if {"plan", "product", "variant", "sku", "tier", "package"} &
+             set(facts.columns[c].words) and c not in mapping.values()]
+        found, periods = evidence.plan_periods(facts, candidates)
+        if found and periods:
+            plan_column = found
+    has_period = "billing_period" in mapping or "period_count" in mapping or plan_column is not None
+    if "period_count" in mapping and "billing_period" not in mapping and "period_count" not in fixed:
+        del mapping["period_count"], conf["period_count"]   # a count says nothing without its unit
+    if "amount" in mapping and "mrr" in mapping and "mrr" not in fixed:
+        if has_period or "amount" in fixed:
+            notes["tool_mrr"] = mapping.pop("mrr")
+            conf.pop("mrr")
+        elif "amount" not in fixed:
+            del mapping["amount"], conf["amount"]
+    if "amount" in mapping and "mrr" not in mapping:
+        if has_period or "amount" in fixed or "quantity" in mapping:
+            derived["mrr"] = DERIVED_MRR
+            if plan_column:
+                notes["plan_column"] = plan_column
+        else:   # an amount with no period is a monthly amount
+            mapping["mrr"] = mapping.pop("amount")
+            conf["mrr"] = conf.pop("amount")
+    if "mrr" not in derived:
+        for name in ("quantity", "period_count"):
+            if name in mapping and name not in fixed:
+                del mapping[name], conf[name]
+
+
+# Header words that say which kind of table a file is, beyond the columns a dataset maps: a CI run list
+# has a workflow, a branch and a conclusion; an incident list an urgency and responders.
+CONTEXT_WORDS = {
+    "test_runs": {"pipeline", "workflow", "build", "job", "conclusion", "branch", "commit", "sha", "ref", "runner",
+                  "duration",
+                  "ci", "attempt", "credits", "queued", "tests", "passed", "failed", "head"},
+    "incidents": {"incident", "outage", "urgency", "impact", "postmortem", "acknowledged", "responders", "oncall",
+                  "escalation", "mitigated", "impacted", "downtime", "incidents"},
+    "tickets": {"ticket", "requester", "agent", "conversation", "inbox", "mailbox", "satisfaction", "csat", "reply",
+                "replies", "via", "helpdesk", "mailbox", "customer", "csat"},
+    "defects": {"issue", "bug", "reporter", "sprint", "epic", "labels", "resolution", "story", "milestone",
+                "assignee", "components"},
+    "surveys": {"response", "respondent", "survey", "question", "nps", "feedback", "rating", "comment",
+                "submitted", "recommend", "likely", "form"},
+    "payments": {"charge", "invoice", "payment", "transaction", "refund", "refunded", "settlement", "captured", "tax",
+                 "order", "receipt", "card"},
+    "subscriptions": {"subscription", "interval", "renewal", "renews", "trial", "recurring", "cancel", "canceled",
+                      "cancelled", "billing", "mrr", "term"},
+    "events": {"event", "session", "device", "browser", "os", "properties", "anonymous", "distinct", "insert", "page",
+               "screen", "library", "lib", "context"},
+    "marketing": {"campaign", "impressions", "impr", "ctr", "cpc", "cpm", "spend", "conversions", "ad", "ads",
+                  "adgroup", "reach"},
+    "customers": {"contact", "lifecycle", "lead", "signup", "company", "owner"},
+}
 
 
 PROFILE_CONFIDENCE = 0.97   # a column an export profile names (the user's own choices count 1.0)
@@ -775,20 +996,22 @@ PROFILE_CONFIDENCE = 0.97   # a column an export profile names (the user's own c
 
 def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: str | None = None, *,
            dataset: str | None = None, fixed: dict[str, str | None] | None = None, ws=None,
-           remembered=None) -> Detection:
+           remembered=None, labels: dict[str, str] | None = None, facts=None) -> Detection:
     """Guess the dataset and the mapping canonical column -> source header.
 
     ``dataset`` forces the dataset (the user picked it); ``fixed`` holds columns the user mapped
     already (a value of None keeps that column unmapped); detection fills in the rest. With a
     workspace ``ws`` (or a ``memory.Remembered``), what the user confirmed for this header before
-    comes first; a header an export profile knows (``kpi/tool_exports.py``) maps as the profile says.
+    comes first, and a column whose values are ids already loaded there is the user id. ``labels``
+    are question texts written under short column ids. The evidence behind each choice that changes
+    numbers is kept in ``decisions``; a tool's profile (``kpi/tool_exports.py``) only raises confidence.
     """
-    from . import tool_exports
-    from .memory import recall
     columns = list(columns)
     fixed = dict(fixed or {})
     if dataset is not None and dataset not in DATASETS:
         raise InputError(f"unknown dataset {dataset!r} — use one of: {', '.join(DATASETS)}")
+    if facts is None:
+        facts = evidence.file_facts(columns, sample, file_name=file_name)
     if remembered is None and ws is not None:
         remembered = recall(ws, columns)
     if remembered is not None and dataset not in (None, remembered.dataset):
@@ -796,40 +1019,48 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
     given_conf: dict[str, float] = {}
     if remembered is not None:
         fixed = {**remembered.mapping, **fixed}
+    overlap = evidence.id_overlap(sample, columns, evidence.known_ids(ws)) if ws is not None else {}
     profile = tool_exports.match(columns, dataset or (remembered.dataset if remembered else None))
-    if profile is None:
-        profile = tool_exports.generic_profile(columns, sample, file_name,
-                                          dataset or (remembered.dataset if remembered else None))
     named = dataset_from_file_name(file_name)
     hinted = _hinted_datasets(file_name)
+    words = {w for c in list(columns) + list((labels or {}).values()) for w in evidence.header_words(c)}
+    statuses = _status_hints(facts)
     results = {}
     for name in ([dataset] if dataset else DATASETS):
-        given, extra_derived, conf_in = fixed, None, given_conf
+        given, extra_derived, conf_in = dict(fixed), None, dict(given_conf)
+        idcol = evidence.ID_COLUMNS.get(name)
+        best = max(overlap.items(), key=lambda kv: (kv[1], -columns.index(kv[0])), default=None)
+        if idcol and idcol not in given and best and best[1] >= 0.5 and best[0] not in given.values():
+            given[idcol], conf_in[idcol] = best[0], 0.95   # it joins to what is loaded: it is the user id
         if profile is not None and name == profile.dataset:
-            taken = {v for v in fixed.values() if v}
+            taken = {v for v in given.values() if v}
             from_profile = {k: v for k, v in tool_exports.mapping_for(profile, columns).items()
-                            if k not in fixed and v not in taken}
-            given = {**from_profile, **fixed}
+                            if k not in given and v not in taken}
+            given = {**from_profile, **given}
             extra_derived = tool_exports.derived_for(profile, columns)
-            conf_in = {k: PROFILE_CONFIDENCE for k in list(from_profile) + list(extra_derived)}
-        mapping, conf, derived, missing, base, opt = _map_dataset(columns, sample, name, given, conf_in,
-                                                                  extra_derived)
+            conf_in.update({k: PROFILE_CONFIDENCE for k in list(from_profile) + list(extra_derived)})
+        if name in ("defects", "marketing"):
+            general = evidence.general_rules(name, facts, sample, {})
+            if general is not None:
+                extra_derived = {**tool_exports.derived_for(general, columns), **(extra_derived or {})}
+        mapping, conf, derived, missing, base, opt, notes = _map_dataset(columns, sample, name, given, conf_in,
+                                                                         extra_derived, labels, facts)
         if not mapping and not derived:
             continue
         # a dataset that explains more of the file's columns is the likelier one
         coverage = len(mapping) / len(columns) if columns else 0.0
         rank = base + 0.15 * opt + 0.2 * coverage + (0.1 if name in hinted else 0.0)
+        rank += 0.04 * min(4, len(words & CONTEXT_WORDS.get(name, set()))) + 0.03 * min(3, statuses.get(name, 0))
         if profile is not None and name == profile.dataset:
             rank += 0.1   # the file looks like this dataset's exports (its bugs are marked, say)
         exact = all(conf.get(c) == 1.0 for c in DATASETS[name].required)
-        results[name] = (rank, mapping, conf, derived, missing, base, exact)
+        results[name] = (rank, mapping, conf, derived, missing, base, exact, notes)
     ranked = sorted(results.items(), key=lambda kv: (-(kv[1][0] if not kv[1][4] else kv[1][0] - 1),
                                                      list(DATASETS).index(kv[0])))
     alternatives = [Candidate(name, round(r[0], 3), list(r[4]), dict(r[1])) for name, r in ranked]
     chosen, confidence = None, 0.0
     told = dataset or named or (remembered.dataset if remembered else None)
-    if (told is None and profile is not None and profile.family != "generic" and profile.dataset in results
-            and not results[profile.dataset][4]):
+    if told is None and profile is not None and profile.dataset in results and not results[profile.dataset][4]:
         told = profile.dataset
     if told:
         chosen = told
@@ -848,14 +1079,17 @@ def detect(columns: list[str], sample: pd.DataFrame | None = None, file_name: st
             if confidence >= MIN_CONFIDENCE:
                 chosen = name
     if chosen and chosen in results:
-        _, mapping, conf, derived, _, _, _ = results[chosen]
+        _, mapping, conf, derived, _, _, _, notes = results[chosen]
     else:
-        mapping, conf, derived = {}, {}, {}
+        mapping, conf, derived, notes = {}, {}, {}, {}
     tool = profile.tool if profile is not None and chosen == profile.dataset else None
+    decisions = evidence.decisions_for(chosen, mapping, derived, facts, overlap, notes.get("tool_mrr"),
+                                       notes.get("plan_column")) if chosen else []
     return Detection(dataset=chosen, confidence=confidence, mapping=dict(mapping), column_confidence=dict(conf),
                      alternatives=alternatives, derived=dict(derived), file_name=file_name, tool=tool,
                      remembered=remembered is not None and chosen == remembered.dataset,
-                     notes=tool_exports.rule_notes(profile) if tool else [])
+                     notes=tool_exports.rule_notes(profile) if tool else [], decisions=decisions,
+                     plan_column=notes.get("plan_column"))
 
 
 def detect_file(path: str | Path, file_name: str | None = None, *, ws=None) -> tuple[FileLayout, Detection]:
@@ -863,7 +1097,15 @@ def detect_file(path: str | Path, file_name: str | None = None, *, ws=None) -> t
     memory of earlier corrections when ``ws`` is given)."""
     layout = sniff(path, file_name=file_name)
     sample = read_sample(layout)
-    return layout, detect(list(layout.columns), sample, layout.file_name, ws=ws)
+    return layout, detect(list(layout.columns), sample, layout.file_name, ws=ws, labels=labels_of(layout),
+                          facts=evidence.file_facts(layout.columns, sample, layout))
+
+
+def labels_of(layout: FileLayout) -> dict[str, str] | None:
+    """The question text under each short column id, where the file has such a header row."""
+    if not layout.labels:
+        return None
+    return {c: t for c, t in zip(layout.columns, layout.labels) if t}
 
 
 def explain_no_match(detection: Detection, limit: int = 2) -> str:

@@ -22,13 +22,15 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
-from . import memory, tool_exports
+from . import evidence, memory, tool_exports
 from .datasets import DATASETS, SQL_TYPES, normalise_name
 from .detect import (BILLING_PERIODS, COMMA_DECIMAL_EVIDENCE, DEFECT_STAGES, DERIVED_INPUTS,
                      DOT_DECIMAL_EVIDENCE, FALSE_WORDS, MONEY_COLUMNS, NULL_MARKERS, NUMBER, TRUE_WORDS,
-                     ZONE_ABBREVIATIONS, FileLayout, detect, explain_no_match, read_sample, reader_sql, sniff)
+                     ZONE_ABBREVIATIONS, FileLayout, detect, explain_no_match, labels_of, read_sample, reader_sql,
+                     sniff)
 from .errors import Busy, InputError, StaleWrite
 from .quality import rule_warnings
+from .vocabulary import PERIOD_MONTHS, PLAN_PERIOD_WORDS, PERIOD_UNIT_MONTHS
 from .workspace import Workspace, is_conflict, quote_ident
 
 FOLDER_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".parquet")
@@ -42,7 +44,12 @@ _TYPE_WORDS = {"number": "a number", "int": "a whole number", "date": "a date", 
                "bool": "true or false (use true/false, yes/no, 1/0)"}
 
 # Answers that turn a profile's rule off (kpi/questions.py asks; the first value is the default).
-RULE_QUESTIONS = {"defects": ("bugs", "all"), "trial": ("trial_end", "start"), "anonymous": ("leave_out", "keep")}
+RULE_QUESTIONS = {"defects": ("bugs", "all"), "trial": ("trial_end", "start"), "anonymous": ("leave_out", "keep"),
+                  "paid_only": ("paid", "all")}
+# Other questions whose answers change numbers, with their possible answers (the default follows the evidence).
+EVIDENCE_QUESTIONS = {"billing_period": ("plan", "month"), "duration_unit": ("seconds", "minutes", "hours")}
+# Answers that name the file column a canonical column is read from ("date_column:signup_date": "Create Date").
+COLUMN_QUESTIONS = ("date_column:", "amount_column:", "column:")
 STAGE_DEFAULTS = ("leave_out", "production", "pre_release")
 # A time zone is offered from this list (any IANA name is accepted).
 COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago",
@@ -86,6 +93,9 @@ class _Plan:
     explicit: bool = False                                                 # the user corrected something
     sample: pd.DataFrame | None = field(default=None, compare=False, repr=False)   # the first rows, as text
     profile: object = field(default=None, compare=False, repr=False)                # tool_exports.ExportProfile
+    sentinels: dict[str, tuple[str, ...]] = field(default_factory=dict)           # id values meaning "none"
+    decisions: tuple = field(default=(), compare=False, repr=False)                # evidence.Decision, shown
+    facts: object = field(default=None, compare=False, repr=False)                  # evidence.FileFacts
 
     def label(self, canon: str) -> str:
         """The file column a canonical column comes from, for messages."""
@@ -115,13 +125,15 @@ def _plan(layout: FileLayout, dataset: str | None, mapping: dict | None, drop_co
     if remembered is not None and dataset not in (None, remembered.dataset):
         remembered = None
     given = {**(remembered.answers if remembered else {}), **{k: str(v) for k, v in (answers or {}).items()}}
-    for key, value in given.items():   # "which date column is X" answers map X (over the mapping)
-        if key.startswith("date_column:") and value in columns:
+    for key, value in given.items():   # "which column is X" answers map X (over the mapping)
+        if key.startswith(COLUMN_QUESTIONS) and value in columns:
             for other in [k for k, v in fixed.items() if v == value]:
                 del fixed[other]
             fixed[key.split(":", 1)[1]] = value
     sample = read_sample(layout)
-    found = detect(columns, sample, name, dataset=dataset, fixed=fixed, remembered=remembered)
+    facts = evidence.file_facts(columns, sample, layout)
+    found = detect(columns, sample, name, dataset=dataset, fixed=fixed, remembered=remembered, ws=ws,
+                   labels=labels_of(layout), facts=facts)
     if found.dataset is None:
         raise InputError.at(file=name, problem=explain_no_match(found),
                             hint="rename the columns, or choose the dataset and map the columns by hand")
@@ -142,14 +154,17 @@ def _plan(layout: FileLayout, dataset: str | None, mapping: dict | None, drop_co
     duration = next((k for k in _RESPONSE_UNITS if k in chosen), None)
     if duration and "first_response_at" not in chosen:
         derived["first_response_at"] = f"created_at + {chosen[duration]}"
-    profile = tool_exports.profile_for(found.tool, found.dataset)
-    if profile is None and found.tool:
-        profile = tool_exports.generic_profile(columns, sample, name, found.dataset)
-    effective = _answers(name, found.dataset, profile, chosen, given)
+    tool_profile = tool_exports.profile_for(found.tool, found.dataset)
+    general = evidence.general_rules(found.dataset, facts, sample, chosen)
+    defaults = _evidence_defaults(found, facts, sample, chosen, general)
+    effective = _answers(name, found.dataset, tool_profile, chosen, given, defaults)
+    if found.plan_column and effective.get("billing_period") == "plan":
+        general = _with_plan_periods(general, found.dataset, found.plan_column)
+    profile = _merge_profiles(general, tool_profile)
     rules = _compile_profile(profile, columns, chosen, fixed, effective) if profile else None
     synthetic = dict(rules.synthetic) if rules else {}
     for canon in list(derived):
-        if canon not in ("mrr", "first_response_at") and canon not in synthetic:
+        if canon not in ("mrr", "first_response_at", "duration_minutes") and canon not in synthetic:
             del derived[canon]   # a derivation whose columns the file lacks (or the user turned off)
     missing = [c for c in ds.required if c not in chosen and c not in derived and c not in synthetic]
     if missing:
@@ -179,39 +194,96 @@ def _plan(layout: FileLayout, dataset: str | None, mapping: dict | None, drop_co
     if effective.get("amount_unit", "units") != "units":
         divisor = AMOUNT_UNITS[effective["amount_unit"]]
         scale = {c: divisor for c in MONEY_COLUMNS.get(found.dataset, ()) if c in chosen}
+    scale.update(_duration_scale(found.dataset, chosen, facts, effective))
+    sentinels = {canon: facts.columns[src].sentinels for canon, src in chosen.items()
+                 if canon.endswith("_id") and src in facts.columns and facts.columns[src].sentinels}
     zone = effective.get("timezone")
     days = set(day_first) | {k.split(":", 1)[1] for k, v in effective.items()
                              if k.startswith("date_order:") and v == "day_first"}
     return _Plan(layout, found.dataset, chosen, derived, extras, hashed, tool=found.tool, synthetic=synthetic,
                  drops=tuple(rules.drops) if rules else (), answers=effective, scale=scale,
                  zone=None if zone in (None, "", "UTC") else zone, day_first=frozenset(days), explicit=explicit,
-                 sample=sample, profile=profile)
+                 sample=sample, profile=profile, sentinels=sentinels, decisions=tuple(found.decisions),
+                 facts=facts)
 
 
 AMOUNT_UNITS = {"units": 1.0, "cents": 100.0, "micros": 1e6}
 
 
-def default_amount_unit(profile, mapping: dict[str, str], dataset: str) -> str:
-    """'cents' (or 'micros') when the profile says so or a money column's header does ('amount_cents')."""
-    if profile is not None and profile.amounts != "units":
-        return profile.amounts
-    for canon in MONEY_COLUMNS.get(dataset, ()):
-        words = set(re.findall(r"[a-z]+", str(mapping.get(canon, "")).lower()))
-        if words & {"cents", "cent", "minor"}:
-            return "cents"
-        if "micros" in words:
-            return "micros"
-    return "units"
+def default_amount_unit(profile, mapping: dict[str, str], dataset: str, facts=None) -> str:
+    """'cents' (or 'micros') when the evidence says so: a header that names the unit, else whole numbers
+    whose size and company (epoch times, flattened JSON) say cents; 'units' otherwise."""
+    money = next((mapping[c] for c in MONEY_COLUMNS.get(dataset, ()) if c in mapping), None)
+    if facts is None:
+        facts = evidence.file_facts([money] if money else [], None)
+    return evidence.amount_unit(facts, money).choice if money else "units"
 
 
-def _answers(name: str, dataset: str, profile, mapping: dict[str, str], given: dict[str, str]) -> dict[str, str]:
-    """The answers a file is loaded with: the user's, else each question's default; checked."""
+def _evidence_defaults(found, facts, sample, mapping: dict[str, str], general) -> dict[str, str]:
+    """Each question's default, as the file's evidence says (kpi/evidence.py)."""
+    out = {"amount_unit": default_amount_unit(None, mapping, found.dataset, facts)}
+    stages = [d for d in (general.derive if general else ()) if isinstance(d, tool_exports.StageWords)]
+    if stages:
+        production, _ = evidence.stage_marks(sample, stages[0].sources)
+        # where production is marked, a bug that is not was found before release
+        out["unstaged"] = "pre_release" if production else "leave_out"
+    if found.plan_column:
+        out["billing_period"] = "plan"
+    canon = evidence.DURATIONS.get(found.dataset, (None,))[0]
+    d = evidence.duration_unit(facts, mapping.get(canon)) if canon else None
+    if d is not None and d.question:
+        out["duration_unit"] = d.choice
+    return out
+
+
+def _with_plan_periods(general, dataset: str, plan_column: str):
+    """The billing period read from the words of a plan's code or name ('pro-annual' is a year)."""
+    rule = tool_exports.StageWords("billing_period", (plan_column,), tuple(PLAN_PERIOD_WORDS.items()),
+                                   split=r"[^a-z0-9]+", why=f"the billing period is read from {plan_column}")
+    if general is None:
+        return tool_exports.ExportProfile("", "generic", dataset, signature=(), columns={}, derive=(rule,))
+    return replace(general, derive=general.derive + (rule,))
+
+
+def _merge_profiles(general, tool):
+    """The general rules, with a tool's own profile on top (its rules first, its derivations last)."""
+    if general is None or tool is None:
+        return general or tool
+    asked = {r.question for r in tool.rows if r.question}
+    rows = tool.rows + tuple(r for r in general.rows if not (r.question and r.question in asked))
+    targets = {d.target for d in tool.derive}
+    kept = tuple(d for d in general.derive if not (d.target in targets and not isinstance(d, tool_exports.Fill)))
+    return replace(tool, rows=rows, derive=kept + tool.derive)
+
+
+def _duration_scale(dataset: str, mapping: dict[str, str], facts, answers: dict[str, str]) -> dict[str, float]:
+    """Divisors that bring a duration column to its canonical unit (seconds to minutes: 60)."""
+    out = {}
+    targets = {"duration_minutes": "minutes", "first_response_minutes": "minutes",
+               "first_response_hours": "hours", "first_response_seconds": "seconds"}
+    for canon, unit in targets.items():
+        f = facts.get(mapping.get(canon)) if canon in mapping else None
+        if f is None or f.clock:
+            continue
+        src = f.unit if f.unit in evidence.UNIT_SECONDS else None
+        if src is None and canon == evidence.DURATIONS.get(dataset, (None,))[0]:
+            src = answers.get("duration_unit")
+        if src and src != unit:
+            out[canon] = evidence.UNIT_SECONDS[unit] / evidence.UNIT_SECONDS[src]
+    return out
+
+
+def _answers(name: str, dataset: str, profile, mapping: dict[str, str], given: dict[str, str],
+             defaults: dict[str, str] | None = None) -> dict[str, str]:
+    """The answers a file is loaded with: the user's, else each question's default (which follows the
+    file's evidence); checked."""
     out = {q: values[0] for q, values in RULE_QUESTIONS.items()}
     out["amount_unit"] = default_amount_unit(profile, mapping, dataset)
     out["unstaged"] = STAGE_DEFAULTS[0]
+    out.update(defaults or {})
     out.update(given)
-    for q, values in RULE_QUESTIONS.items():
-        if out[q] not in values:
+    for q, values in list(RULE_QUESTIONS.items()) + list(EVIDENCE_QUESTIONS.items()):
+        if q in out and out[q] not in values:
             raise InputError.at(file=name, problem=f"{out[q]!r} is not an answer to {q!r}",
                                 hint=f"answer one of: {', '.join(values)}")
     if out["amount_unit"] not in AMOUNT_UNITS:
@@ -224,12 +296,12 @@ def _answers(name: str, dataset: str, profile, mapping: dict[str, str], given: d
     if zone not in (None, "", "UTC") and zone not in _zone_names():
         raise InputError.at(file=name, problem=f"{zone!r} is not a time zone",
                             hint="give an IANA name such as Europe/Berlin or America/New_York")
-    known = set(RULE_QUESTIONS) | {"amount_unit", "unstaged", "timezone"}
+    known = set(RULE_QUESTIONS) | set(EVIDENCE_QUESTIONS) | {"amount_unit", "unstaged", "timezone"}
     for key in given:
-        if key not in known and not key.startswith(("date_order:", "date_column:")):
+        if key not in known and not key.startswith(("date_order:",) + COLUMN_QUESTIONS):
             raise InputError.at(file=name, problem=f"there is no question {key!r}",
                                 hint=f"the questions are: {', '.join(sorted(known))}, date_order:<column>, "
-                                     "date_column:<column>")
+                                     "date_column:<column>, amount_column:<column>, column:<column>")
     for key, value in out.items():
         if key.startswith("date_order:") and value not in ("month_first", "day_first"):
             raise InputError.at(file=name, problem=f"{value!r} is not an answer to {key!r}",
@@ -358,6 +430,9 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, plan: _Plan, limit: int | None = N
             exprs.append(c)
         elif s.typed:
             exprs.append(f"{_clean_typed(text)} AS {c}")
+        elif s.canon in plan.sentinels:   # '-1' in a session id is no session
+            marks = _lit_list(v.lower() for v in plan.sentinels[s.canon])
+            exprs.append(f"CASE WHEN lower(trim({text})) IN {marks} THEN NULL ELSE {_clean_text(text)} END AS {c}")
         else:
             exprs.append(f"{_clean_text(text)} AS {c}")
     cur.execute("DROP TABLE IF EXISTS _kpi_raw")
@@ -386,8 +461,9 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, plan: _Plan, limit: int | None = N
         raise _csv_error(layout, exc) from None
     if layout.footer_rows and not limit:
         n = cur.execute("SELECT count(*) FROM _kpi_raw").fetchall()[0][0]
-        cur.execute("DELETE FROM _kpi_raw WHERE rowid >= ? AND lower(trim(CAST(c0 AS VARCHAR))) LIKE 'total%'",
-                    [n - layout.footer_rows])
+        one_cell = " OR c1 IS NULL" if layout.ragged_footer and len(layout.columns) > 1 else ""
+        cur.execute(f"DELETE FROM _kpi_raw WHERE rowid >= ? AND (lower(trim(CAST(c0 AS VARCHAR))) LIKE 'total%'"
+                    f"{one_cell})", [n - layout.footer_rows])
     return layout
 
 
@@ -654,6 +730,11 @@ def _direct_kind(source_type: str) -> str | None:
     return None
 
 
+# Durations written H:MM:SS are read into their column's unit (seconds in one).
+_CLOCK_UNITS = {"duration_minutes": 60.0, "first_response_minutes": 60.0, "first_response_hours": 3600.0,
+                "first_response_seconds": 1.0}
+
+
 def _typed_sql(plan: _Plan, s: _Source, forms: dict) -> str:
     """SQL for the converted value of one mapped column (dates as TIMESTAMP, ints as DOUBLE: the
     final SELECT narrows them once the values are known to be good)."""
@@ -670,6 +751,10 @@ def _typed_sql(plan: _Plan, s: _Source, forms: dict) -> str:
         return _billing_sql(c)
     if (plan.dataset, s.canon) == ("defects", "stage"):
         return _stage_sql(c)
+    if s.type == "number" and forms.get("clock") and s.canon in _CLOCK_UNITS:
+        seconds = " + ".join(f"TRY_CAST(split_part({c}, ':', {i + 1}) AS DOUBLE) * {f}" for i, f in
+                             enumerate((3600, 60, 1)))
+        return f"({seconds}) / {_CLOCK_UNITS[s.canon]!r}"
     if s.type in ("number", "int"):
         number = _number_sql(c, forms.get("comma_decimal", False))
         return f"({number}) / {plan.scale[s.canon]!r}" if s.canon in plan.scale else number
@@ -729,6 +814,10 @@ def _profile(cur, plan: _Plan, day_first: Iterable[str]) -> dict[str, dict]:
                                f"THEN contains({c}, '.') AND length({c}) - strpos({c}, '.') <> 3 "
                                f"ELSE regexp_matches({c}, {_lit(DOT_DECIMAL_EVIDENCE)}) END)")
             number_cols.append(s.canon)
+            if s.canon in _CLOCK_UNITS:
+                f["clock"] = bool(cur.execute(
+                    f"SELECT count(*) > 0 AND count(*) = count(*) FILTER (WHERE regexp_matches({c}, "
+                    f"'^\\d{{1,4}}:\\d{{2}}:\\d{{2}}(\\.\\d+)?$')) FROM _kpi_raw WHERE {c} IS NOT NULL").fetchall()[0][0])
     if number_aggs:
         counts = cur.execute(f"SELECT {', '.join(number_aggs)} FROM _kpi_raw").fetchall()[0]
         for i, canon in enumerate(number_cols):
@@ -801,17 +890,22 @@ def _select_sql(plan: _Plan, forms: dict, secret: str | None, source: str = "_kp
             name = quote_ident(col.name)
             if col.name in overrides:
                 expr = overrides[col.name]
+            elif col.name == "billing_period" and "period_count" in by_canon and "billing_period" in by_canon:
+                months = _months_sql(value, by_canon)   # 3 × month is a quarter; 6 × month half a year
+                words = " ".join(f"WHEN abs({months} - {m!r}) < 1e-9 THEN {_lit(p)}" for p, m in PERIOD_MONTHS.items())
+                expr = (f"CASE {words} ELSE CAST({value('period_count')} AS VARCHAR) || ' × ' || "
+                        f"{value('billing_period')} END")
             elif col.name in by_canon:
                 expr = value(col.name)
                 if plan.mapping.get(col.name) in plan.hashed:
                     expr = hashed(expr)
             elif col.name == "mrr" and "mrr" in plan.derived:
-                months = (f"CASE {value('billing_period')} WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END"
-                          if "billing_period" in by_canon else "1")
                 quantity = f"coalesce({value('quantity')}, 1)" if "quantity" in by_canon else "1"
-                expr = f"{value('amount')} * {quantity} / {months}"
+                expr = f"{value('amount')} * {quantity} / ({_months_sql(value, by_canon)})"
             elif plan.dataset == "subscriptions" and col.name == "billing_period":
                 expr = "'month'"
+            elif col.name == "duration_minutes" and "duration_minutes" in plan.derived and "finished_at" in by_canon:
+                expr = f"epoch({value('finished_at')} - {value('started_at')}) / 60.0"
             elif col.name == "first_response_at" and any(k in by_canon for k in _RESPONSE_UNITS):
                 unit = next(k for k in _RESPONSE_UNITS if k in by_canon)
                 expr = (f"{value('created_at')} + to_microseconds(CAST(round({value(unit)} * "
@@ -833,6 +927,17 @@ def _select_sql(plan: _Plan, forms: dict, secret: str | None, source: str = "_kp
                  f"WHERE {refund} <> 0")
     where = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in ds.required)
     return f"SELECT * FROM ({body}) WHERE {where}", params
+
+
+def _months_sql(value, by_canon) -> str:
+    """Months in one billing period: the period's unit (a year is 12) times its count where the file has one."""
+    if "billing_period" not in by_canon:
+        return "1"
+    whens = " ".join(f"WHEN {_lit(p)} THEN {m!r}" for p, m in PERIOD_MONTHS.items())
+    unit = f"CASE {value('billing_period')} {whens} ELSE 1 END"
+    if "period_count" in by_canon:
+        return f"({unit} * coalesce(nullif({value('period_count')}, 0), 1))"
+    return unit
 
 
 def _first_bad_value(cur, plan: _Plan, forms: dict) -> InputError | None:
@@ -883,7 +988,8 @@ def _count_incomplete(cur, plan: _Plan) -> int:
     by_canon = {s.canon: s for s in _sources(plan)}
     needed = []
     for canon in DATASETS[plan.dataset].required:
-        key = "amount" if canon == "mrr" and "mrr" in plan.derived else canon
+        key = {"mrr": "amount", "duration_minutes": "finished_at"}.get(canon, canon) \
+            if canon in plan.derived else canon
         s = by_canon.get(key)
         if s:
             needed.append(f"{s.typed or s.raw} IS NULL")
@@ -994,6 +1100,7 @@ def _fast_reader(plan: _Plan, secret: str | None) -> tuple[str, list] | None:
     """
     layout = plan.layout
     if (layout.format != "csv" or layout.footer_rows or plan.synthetic or plan.drops or plan.scale or plan.zone
+            or plan.sentinels or "duration_minutes" in plan.derived
             or plan.sample is None or (plan.dataset == "payments" and "refund_amount" in plan.mapping)):
         return None
     index = {c: i for i, c in enumerate(layout.columns)}

@@ -53,8 +53,8 @@ GOALS: dict[str, Goal] = {g.id: g for g in (
          ("time_to_market", "velocity")),
     Goal("revenue", "boost revenue",
          "Earn more from each user and keep paying customers paying.",
-         ("arpu", "customer_churn_rate", "trial_conversion_rate"),
-         ("clv", "support_cost", "cac")),
+         ("mrr", "arpu", "customer_churn_rate", "trial_conversion_rate"),
+         ("clv", "net_mrr_retention", "support_cost", "cac")),
     Goal("growth", "rapid user growth",
          "Bring in new users and turn them into paying customers quickly.",
          ("signups", "new_customers", "mrr_growth_rate"),
@@ -221,17 +221,29 @@ def balance_check(kpi_ids: Iterable[str], *, surveys_loaded: bool, computable: s
     order = [r.kpi for r in recommend(goals, stage)] if (goals or stage) else []
     order += [k for k in catalog if k not in order]
 
-    def suggest(fits) -> str | None:
-        candidates = [k for k in order if k not in tags and fits(catalog[k])]
-        if computable is not None:
-            candidates.sort(key=lambda k: k not in computable)  # stable: keeps the order above
+    findings: list[Finding] = []
+    n = len(chosen)
+    per: dict[str, int] = {}
+    for t in tags.values():
+        if t.perspective:
+            per[t.perspective] = per.get(t.perspective, 0) + 1
+
+    def suggest(fits, size_after: int | None = None) -> str | None:
+        """The KPI the finding names, and the one its one-click fix adds (wizard.plan_fix): a KPI
+        the data can compute first, then one whose perspective stays at most half of the set
+        once it is in (so following one suggestion does not break the perspective rule), then
+        the order above. ``size_after``: the set's size once the fix is made (default n + 1)."""
+        size = n + 1 if size_after is None else size_after
+
+        def rank(k: str) -> tuple:
+            others = per.get(catalog[k].perspective, 0)
+            crowded = 2 * (others + 1) > size
+            return (computable is not None and k not in computable, crowded, others if crowded else 0)
+        candidates = sorted((k for k in order if k not in tags and fits(catalog[k])), key=rank)  # stable
         return candidates[0] if candidates else None
 
     def such_as(kpi_id: str | None) -> str:
         return f", such as {_named(kpi_id)}" if kpi_id else ""
-
-    findings: list[Finding] = []
-    n = len(chosen)
 
     # 5 to 7 KPIs; fewer is allowed with a note; above 9 nobody reads them all.
     if n == 0:
@@ -286,13 +298,10 @@ def balance_check(kpi_ids: Iterable[str], *, surveys_loaded: bool, computable: s
                  "No qualitative KPI: you have survey data, yet every KPI here counts what people "
                  "do and none what they say. Add one")
 
-    per: dict[str, int] = {}
-    for t in tags.values():
-        if t.perspective:
-            per[t.perspective] = per.get(t.perspective, 0) + 1
     top = max(per, key=per.get) if per else None
     if top is not None and per[top] * 2 > n:
-        s = suggest(lambda k: k.perspective != top)
+        # The fix swaps one of them out when the set is big enough, else adds one.
+        s = suggest(lambda k: k.perspective != top, size_after=n if n >= BAND_LOW else n + 1)
         findings.append(Finding(
             "perspective", False, "problem",
             f"{per[top]} of {n} KPIs look from the {top} perspective: more than half through one lens. "

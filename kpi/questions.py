@@ -15,13 +15,12 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import tool_exports
+from . import evidence, tool_exports
 from .datasets import DATASETS
 from .derived import VALID_SUBSCRIPTIONS
 from .detect import MONEY_COLUMNS, Detection, name_score, sniff, value_fit
 from .errors import InputError
-from .ingest import (COMMON_ZONES, RULE_QUESTIONS, STAGE_DEFAULTS, _ingest_checked, _ingest_plan, _plan,
-                     default_amount_unit)
+from .ingest import COMMON_ZONES, RULE_QUESTIONS, STAGE_DEFAULTS, _ingest_checked, _ingest_plan, _plan
 from .workspace import Workspace, quote_ident
 
 EFFECT_ROWS = 200_000           # a larger file's effects are worked out on its first rows
@@ -51,8 +50,10 @@ class Question:
 
 
 _RULE_TEXT = {
-    "defects": ("Which issues are defects?", {"bugs": "Only bugs", "all": "Every issue"},
+    "defects": ("Which issues are defects?", {"bugs": "Only bugs", "all": "Every issue (stories and tasks too)"},
                 "KPIs such as defect density and test effectiveness count defects."),
+    "paid_only": ("Which payments count as revenue?", {"paid": "Only paid ones", "all": "Every row, paid or not"},
+                  "Revenue is money received: a failed, open or void payment is not."),
     "trial": ("When does a subscription in a trial start paying?",
               {"trial_end": "When the trial ends", "start": "From the subscription's start"},
               "MRR counts what customers pay; during a free trial they pay nothing."),
@@ -88,23 +89,40 @@ def questions_for(path: str | Path, detection: Detection | None = None, *, ws: W
             raise InputError(first)
         as_of = _effect_date(scratch, base.dataset)
         candidates: list[tuple[str, str, list[tuple[str, str]], str, str]] = []
+        said = {d.question: d.evidence for d in base.decisions if d.question}
         for q in _rule_questions(profile, layout.columns):
             text, labels, why = _RULE_TEXT[q]
             candidates.append((q, text, [(v, labels[v]) for v in RULE_QUESTIONS[q]], RULE_QUESTIONS[q][0], why))
-        if profile and any(isinstance(d, tool_exports.StageWords) for d in profile.derive):
+        if profile and any(isinstance(d, tool_exports.StageWords) and d.target == "stage" for d in profile.derive):
             candidates.append(("unstaged", "Defects whose environment and labels name no stage:",
-                               [(v, _STAGE_LABELS[v]) for v in STAGE_DEFAULTS], STAGE_DEFAULTS[0],
-                               "Test effectiveness compares defects found before release with those found after."))
+                               [(v, _STAGE_LABELS[v]) for v in STAGE_DEFAULTS], base.answers["unstaged"],
+                               "Test effectiveness compares defects found before release with those found after. "
+                               + ("Production is marked on some issues, so the others were found before release."
+                                  if base.answers["unstaged"] == "pre_release" else "")))
         money = [c for c in MONEY_COLUMNS.get(base.dataset, ()) if c in base.mapping]
-        if money and _ask_cents(base, money):
-            default = default_amount_unit(profile, base.mapping, base.dataset)
+        if money and "amount_unit" in said:
+            default = base.answers["amount_unit"]
             column = base.mapping[money[0]]
             units = [("units", "Units (49 means 49.00)"), ("cents", "Cents (4900 means 49.00)")]
             if default == "micros":
                 units.append(("micros", "Millionths (49000000 means 49.00)"))
             candidates.append(("amount_unit", f"Are the amounts in {column} whole currency units or cents?",
-                               units, default, "Payment systems' APIs and databases often write cents; "
-                                               "ad platforms' APIs write millionths (micros)."))
+                               units, default, said["amount_unit"].capitalize() + "."))
+        if "amount_column:amount" in said:
+            current = base.mapping["amount"]
+            others = evidence.money_columns(base.facts, [v for k, v in base.mapping.items() if k != "amount"])
+            options = [current] + [c for c in others if c != current][:3]
+            candidates.append(("amount_column:amount", "Which column is the revenue (money received)?",
+                               [(c, c) for c in options], current, said["amount_column:amount"].capitalize() + "."))
+        if "billing_period" in said:
+            candidates.append(("billing_period", "How long is each subscription's billing period?",
+                               [("plan", "As its plan's name says (annual plans are yearly)"),
+                                ("month", "Every plan is billed monthly")], base.answers.get("billing_period", "plan"),
+                               said["billing_period"].capitalize() + "."))
+        if "duration_unit" in said:
+            candidates.append(("duration_unit", "What unit are the durations written in?",
+                               [("seconds", "Seconds"), ("minutes", "Minutes"), ("hours", "Hours")],
+                               base.answers.get("duration_unit", "minutes"), said["duration_unit"].capitalize() + "."))
         for canon, options in _date_columns(base).items():
             current = base.mapping[canon]
             candidates.append((f"date_column:{canon}", f"Which column is {canon.replace('_', ' ')}?",
@@ -142,21 +160,6 @@ def _rule_questions(profile, columns) -> list[str]:
         if q and q not in out and (when is None or tool_exports.find_columns(columns, when.column)):
             out.append(q)
     return out
-
-
-def _ask_cents(plan, money: list[str]) -> bool:
-    """Whole numbers only, and large ones (4900, 1990): they may well be cents."""
-    if default_amount_unit(plan.profile, plan.mapping, plan.dataset) != "units":
-        return True
-    sample = plan.sample
-    if sample is None:
-        return False
-    src = plan.mapping[money[0]]
-    values = [str(v).strip() for v in sample[src].tolist() if v is not None and str(v).strip() not in ("", "nan")]
-    if not values or not all(v.lstrip("-").isdigit() for v in values):
-        return False
-    numbers = sorted(abs(int(v)) for v in values)
-    return numbers[len(numbers) // 2] >= 1000
 
 
 def _date_columns(plan) -> dict[str, list[str]]:
@@ -198,10 +201,10 @@ def _effect(scratch: Workspace, plan, limit: int | None, as_of: dt.date | None) 
     if isinstance(result, str):
         return f"the file would not load: {result}"
     text = _headline(scratch, plan.dataset, as_of)
-    why = [f"{n:,} {why}" for why, n in result.left_out.items()]
+    why = [f"{n:,} because {why[0].lower() + why[1:]}" for why, n in result.left_out.items()]
     if result.incomplete:
         why.append(f"{result.incomplete:,} without a value in a required column")
-    return text + (f" (rows left out: {'; '.join(why)})" if why else "")
+    return text + (f"; rows left out: {', '.join(why)}" if why else "")
 
 
 def _effect_date(scratch: Workspace, dataset: str) -> dt.date | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from .datasets import normalise_name
+from .vocabulary import BUG_WORDS, FALSE_WORDS, ISSUE_STAGES, TRUE_WORDS
 
 # The words of the columns a stage or a flag is read from: a cell may hold a list ("Bug, UI").
 LIST_SPLIT = r"[,;|]"
@@ -32,7 +33,8 @@ UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 class When:
     """A condition on one column of the file (every column of that name, when it repeats).
 
-    ``op``: ``in`` / ``not_in`` (value, case-insensitive), ``empty`` / ``not_empty``,
+    ``op``: ``in`` / ``not_in`` (value, case-insensitive), ``in_words`` (value compared without punctuation:
+    'Submitted For Settlement' is 'submittedforsettlement'), ``empty`` / ``not_empty``,
     ``true`` / ``false`` (any common spelling), ``has_item`` (a list cell holds one of the values,
     compared without punctuation), ``starts_with``, ``matches`` (a regular expression).
     """
@@ -99,8 +101,16 @@ class StageWords:
     why: str = ""
 
 
+@dataclass(frozen=True)
+class Sign:
+    """``target`` (a number) is made negative where ``when`` holds (a refund row written as a positive amount)."""
+    target: str
+    when: When
+    why: str = ""
+
+
 Rule = DropRows | KeepRows
-Derivation = Fill | Constant | FlagWords | StageWords
+Derivation = Fill | Constant | FlagWords | StageWords | Sign
 
 
 @dataclass(frozen=True)
@@ -118,15 +128,6 @@ class ExportProfile:
     notes: str = ""
 
 
-# Which stage words an issue tracker's environment, labels or tags use (compared without punctuation).
-ISSUE_STAGES = (
-    ("production", ("production", "prod", "live", "customer", "customerreported", "reportedbycustomer",
-                    "foundinproduction", "foundinprod", "escaped", "incident", "hotfix", "field", "postrelease")),
-    ("pre_release", ("prerelease", "staging", "stage", "test", "testing", "qa", "dev", "development", "uat",
-                     "internal", "foundinqa", "foundintesting", "beforerelease", "preprod", "preproduction",
-                     "beta", "regressiontest", "ci")),
-)
-BUG_WORDS = ("bug", "defect", "kindbug", "typebug")
 PLATFORM_IS_CHANNEL = "the export has no channel column: the channel is the platform"
 
 PROFILES: tuple[ExportProfile, ...] = (
@@ -542,7 +543,6 @@ def _norm_sql(expr: str) -> str:
 
 def _condition(when: When, columns: list[str], ref: Callable[[str], str]) -> tuple[str, list] | None:
     """SQL that is true where the condition holds (never NULL); None when the file lacks the column."""
-    from .detect import FALSE_WORDS, TRUE_WORDS
     found = find_columns(columns, when.column)
     if not found:
         return None
@@ -554,6 +554,9 @@ def _condition(when: When, columns: list[str], ref: Callable[[str], str]) -> tup
             params.extend(x.lower() for x in when.values)
             test = f"{v} IN ({marks})"
             parts.append(f"coalesce({test}, false)" if when.op == "in" else f"NOT coalesce({test}, false)")
+        elif when.op == "in_words":
+            params.append([normalise_name(x) for x in when.values])
+            parts.append(f"coalesce(list_contains(?, regexp_replace({v}, '[^a-z0-9]+', '', 'g')), false)")
         elif when.op == "empty":
             parts.append(f"coalesce({v}, '') = ''")
         elif when.op == "not_empty":
@@ -609,11 +612,14 @@ def compile_rules(profile: ExportProfile, columns: list[str], mapping: dict[str,
     for d in profile.derive:
         if getattr(d, "question", None) and d.question in disabled:
             continue
-        if d.target in skip_targets and not isinstance(d, Fill):   # a Fill adjusts whichever column is mapped
+        if d.target in skip_targets and not isinstance(d, (Fill, Sign)):   # these adjust whichever column is mapped
             continue
         if isinstance(d, (Constant, FlagWords)) and d.target in mapping:   # the file has that column itself
             continue
         own = f"NULLIF(trim(CAST({ref(mapping[d.target])} AS VARCHAR)), '')" if d.target in mapping else "NULL"
+        own_params: list = []
+        if d.target in out.synthetic and isinstance(d, (Fill, Sign)):   # a second rule on one column builds on the first
+            own, own_params = f"({out.synthetic[d.target][0]})", list(out.synthetic[d.target][1])
         params: list = []
         if isinstance(d, Constant):
             sql = "CAST(? AS VARCHAR)"
@@ -623,10 +629,21 @@ def compile_rules(profile: ExportProfile, columns: list[str], mapping: dict[str,
             cond = _condition(d.when, columns, ref)
             if src is None or cond is None:
                 continue
-            when_sql, params = cond
+            when_sql, when_params = cond
+            params = list(when_params)
             if d.only_if_empty:
                 when_sql = f"{own} IS NULL AND {when_sql}"
+                params = own_params + params
             sql = f"CASE WHEN {when_sql} THEN NULLIF(trim(CAST({ref(src)} AS VARCHAR)), '') ELSE {own} END"
+            params += own_params
+        elif isinstance(d, Sign):
+            cond = _condition(d.when, columns, ref)
+            if cond is None or d.target not in mapping:
+                continue
+            when_sql, when_params = cond
+            params = list(when_params) + own_params + own_params
+            sql = (f"CASE WHEN {when_sql} AND NOT starts_with(coalesce({own}, ''), '-') "
+                   f"THEN '-' || {own} ELSE {own} END")
         elif isinstance(d, FlagWords):
             sources = [c for s in d.sources for c in find_columns(columns, s)]
             if not sources:

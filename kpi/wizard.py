@@ -19,7 +19,7 @@ from . import catalog, lifecycle
 from .formatting import format_value
 from .goals import _as_date  # one reading of dates for goals and the wizard
 from .goals import (GoalsDoc, Objective, Status, Target, add_months, default_baseline, period_end,
-                    period_start, suggest_target)
+                    period_start, suggested_target)
 
 STEPS = ("Goals", "Stage", "KPIs", "Balance", "Targets", "Save")
 STEP_HELP = (
@@ -268,6 +268,8 @@ class TargetDraft:
     baseline_date: date | None
     suggested: float | None
     deadline: date
+    kind: str | None = None       # pace | recover | hold (goals.suggested_target), None without a suggestion
+    reason: str = ""              # the sentence that says which and why
 
 
 def round_target(value: float | None, baseline: float | None, unit: str) -> float | None:
@@ -289,19 +291,18 @@ def round_target(value: float | None, baseline: float | None, unit: str) -> floa
 
 
 def draft_target(kpi: str, series: pd.DataFrame, as_of: date | None, direction: str, unit: str,
-                 deadline: date | None = None, grain: str = WIZARD_GRAIN) -> TargetDraft:
-    """Baseline (latest complete period) and a suggested target (``goals.suggest_target``: a strong
-    past pace continued to the deadline; the baseline itself when the history is too short)."""
+                 deadline: date | None = None, grain: str = WIZARD_GRAIN, name: str | None = None) -> TargetDraft:
+    """Baseline (latest complete period) and the core's suggested target (``goals.suggested_target``:
+    a strong past pace, else recover a level reached, else an explicit "hold the level" — with the
+    kind and the sentence that says why; never a silent target equal to the baseline)."""
     deadline = deadline or default_deadline(as_of)
     if as_of is None or series is None or len(series) == 0:
         return TargetDraft(kpi, None, None, None, deadline)
-    baseline, when = default_baseline(series, as_of, grain)
-    suggested = suggest_target(series, as_of, direction, deadline, grain, unit)
-    if suggested is None:
-        suggested = baseline
-    else:
-        suggested = round_target(suggested, baseline, unit)
-    return TargetDraft(kpi, baseline, when, suggested, deadline)
+    found = suggested_target(series, as_of, direction, deadline, grain, unit, kpi, name)
+    if found is None:
+        baseline, when = default_baseline(series, as_of, grain)
+        return TargetDraft(kpi, baseline, when, None, deadline)
+    return TargetDraft(kpi, found.baseline, found.baseline_date, found.value, deadline, found.kind, found.sentence)
 
 
 def build_targets(kpis: Sequence[str], entries: Mapping[str, Mapping], drafts: Mapping[str, TargetDraft],
@@ -418,14 +419,16 @@ def _least_important(candidates: Iterable[str], order: Sequence[str]) -> str | N
 def plan_fix(kpis: Sequence[str], finding: lifecycle.Finding, *, order: Sequence[str],
              surveys_loaded: bool, computable: set[str] | None = None,
              extra_tags: Mapping[str, Mapping] | None = None,
-             names: Mapping[str, str] | None = None) -> Fix | None:
-    """What one click does for a finding: add its suggested KPI, or — when more than half the
-    set looks from one perspective — swap the least important of those KPIs (never one that
-    alone keeps another rule satisfied) for a KPI of the perspective the set has least of: the
-    suggestion when it is one, else the next such KPI of the recommendations, then the catalog,
-    computable ones first. (Swapping into any other perspective can just move the excess there
-    and back.) None when there is nothing to click."""
+             names: Mapping[str, str] | None = None, keep: Iterable[str] = ()) -> Fix | None:
+    """What one click does for a finding: add exactly the KPI its message names
+    (``finding.suggestion``, chosen once by :func:`kpi.lifecycle.balance_check`), or — when more
+    than half the set looks from one perspective and the set has at least 5 KPIs — swap the least
+    important of those KPIs (never one that alone keeps another rule satisfied) for it. Above 7
+    KPIs, drop the least important KPI of the most crowded perspective. KPIs in ``keep`` (see
+    :func:`last_primaries`) are dropped only when nothing else can be. None when there is nothing
+    to click."""
     kpis = list(kpis)
+    keep = set(keep)
     if finding.severity == "ok":
         return None
     if finding.rule == "size" and len(kpis) > lifecycle.BAND_HIGH:
@@ -435,12 +438,13 @@ def plan_fix(kpis: Sequence[str], finding: lifecycle.Finding, *, order: Sequence
         most = max((per.count(t.perspective) for t in tags.values() if t.perspective), default=0)
         pool = [k for k in kpis if k not in _sole_carriers(kpis, extra_tags, surveys_loaded)]
         crowded = [k for k in pool if tags[k].perspective and per.count(tags[k].perspective) == most]
-        drop = _least_important(crowded, order) or _least_important(pool, order)
+        drop = (_least_important([k for k in crowded if k not in keep], order)
+                or _least_important(crowded, order) or _least_important(pool, order))
         return Fix(None, drop, f"Drop {kpi_name(drop, names)}") if drop else None
     if not finding.suggestion or finding.suggestion in kpis:
         return None
     add = finding.suggestion
-    if finding.rule == "perspective":
+    if finding.rule == "perspective" and len(kpis) >= lifecycle.BAND_LOW:
         tags = {k: _tags(k, extra_tags) for k in kpis}
         counts: dict[str, int] = {}
         for t in tags.values():
@@ -448,21 +452,24 @@ def plan_fix(kpis: Sequence[str], finding: lifecycle.Finding, *, order: Sequence
                 counts[t.perspective] = counts.get(t.perspective, 0) + 1
         top = max(counts, key=counts.get) if counts else None
         sole = _sole_carriers(kpis, extra_tags, surveys_loaded)
-        drop = _least_important([k for k in kpis if tags[k].perspective == top and k not in sole], order)
-        pool = [k for k in dict.fromkeys([add, *order, *catalog.CATALOG])
-                if k not in kpis and k in catalog.CATALOG and catalog.CATALOG[k].perspective != top]
-        if pool:
-            position = {k: i for i, k in enumerate(pool)}
-            size_after = len(kpis) if drop and len(kpis) >= lifecycle.BAND_LOW else len(kpis) + 1
-
-            def room(k: str) -> int:   # 0: adding it keeps its perspective at most half of the set
-                return 0 if 2 * (counts.get(catalog.CATALOG[k].perspective, 0) + 1) <= size_after else 1
-            add = min(pool, key=lambda k: (room(k), computable is not None and k not in computable,
-                                           position[k] if room(k) == 0 else counts.get(catalog.CATALOG[k].perspective, 0),
-                                           position[k]))
-        if drop and len(kpis) >= lifecycle.BAND_LOW:
+        pool = [k for k in kpis if tags[k].perspective == top and k not in sole]
+        drop = _least_important([k for k in pool if k not in keep], order) or _least_important(pool, order)
+        if drop:
             return Fix(add, drop, f"Swap {kpi_name(drop, names)} for {kpi_name(add, names)}")
     return Fix(add, None, f"Add {kpi_name(add, names)}")
+
+
+def last_primaries(kpis: Sequence[str], goals: Sequence[str], stage: str | None) -> set[str]:
+    """The KPIs that are the only primary KPI of the stage or of a goal left in the set: a fix
+    that drops one would leave what the team said it wants unwatched."""
+    sources = ([lifecycle.STAGES[stage].primary] if stage in lifecycle.STAGES else []) + \
+        [lifecycle.GOALS[g].primary for g in dict.fromkeys(goals) if g in lifecycle.GOALS]
+    out = set()
+    for primary in sources:
+        mine = [k for k in kpis if k in primary]
+        if len(mine) == 1:
+            out.add(mine[0])
+    return out
 
 
 def apply_fix(kpis: Sequence[str], fix: Fix) -> list[str]:
@@ -492,6 +499,38 @@ def importance_order(goals: Sequence[str], stage: str | None) -> list[str]:
     return out
 
 
+FIX_STEPS = 8   # one-click fixes "Balance it for me" makes before it searches instead
+
+
+def balance_by_fixes(kpis: Sequence[str], *, surveys_loaded: bool, computable: set[str] | None,
+                     goals: Sequence[str] = (), stage: str | None = None,
+                     extra_tags: Mapping[str, Mapping] | None = None) -> list[str] | None:
+    """The set reached by clicking the balance check's fixes in turn — each time the first
+    problem's, else the size note's — until it is balanced with 5 to 7 KPIs; None when the fixes
+    run out, go round in a circle or take more than :data:`FIX_STEPS` clicks. Every KPI it adds
+    is one a message named at that step, and none the data cannot compute."""
+    order = importance_order(goals, stage)
+    current = list(dict.fromkeys(kpis))
+    seen = {frozenset(current)}
+    for _ in range(FIX_STEPS + 1):
+        report = lifecycle.balance_check(current, surveys_loaded=surveys_loaded, computable=computable,
+                                         goals=goals, stage=stage, extra_tags=extra_tags)
+        if report.balanced and lifecycle.BAND_LOW <= len(current) <= lifecycle.BAND_HIGH:
+            return current
+        findings = report.problems + [f for f in report.findings if f.severity == "note"]
+        keep = last_primaries(current, goals, stage)
+        fixes = (plan_fix(current, f, order=order, surveys_loaded=surveys_loaded, computable=computable,
+                          extra_tags=extra_tags, keep=keep) for f in findings)
+        fix = next((f for f in fixes if f is not None), None)
+        if fix is None or (fix.add and computable is not None and fix.add not in computable):
+            return None
+        current = apply_fix(current, fix)
+        if frozenset(current) in seen:
+            return None
+        seen.add(frozenset(current))
+    return None
+
+
 # What "Balance it for me" values in a KPI set (a search over small sets, see auto_balance).
 KEEP_WEIGHT = 50          # a KPI already in the set: change as little as possible
 COMPUTABLE_WEIGHT = 10    # the data can compute it today
@@ -505,7 +544,9 @@ def auto_balance(kpis: Sequence[str], *, surveys_loaded: bool, computable: set[s
                  extra_tags: Mapping[str, Mapping] | None = None) -> list[str]:
     """The balanced set of 5 to 7 KPIs closest to ``kpis``: what "Balance it for me" proposes.
 
-    It searches every set of 5 to 7 KPIs drawn from the current ones, the recommendations and,
+    First it makes the one-click fixes the balance check offers, one after the other
+    (:func:`balance_by_fixes`), so the button adds the KPIs the messages name. When that does not
+    reach a balanced set, it searches every set of 5 to 7 KPIs drawn from the current ones, the recommendations and,
     for each balanced-scorecard perspective and each kind the rules ask for, the catalog KPI
     most often recommended; a set must pass every rule of the balance check, and the one kept
     scores best: +50 for each KPI already chosen, +30 down to 0 by importance
@@ -514,6 +555,10 @@ def auto_balance(kpis: Sequence[str], *, surveys_loaded: bool, computable: set[s
     back unchanged when no set passes.
     """
     current = list(dict.fromkeys(kpis))
+    fixed = balance_by_fixes(current, surveys_loaded=surveys_loaded, computable=computable, goals=goals,
+                             stage=stage, extra_tags=extra_tags)
+    if fixed is not None:
+        return fixed
     order = importance_order(goals, stage)
     tags = {}
 
@@ -714,6 +759,6 @@ def _number(value: Any) -> float | None:
 __all__ = ["STEPS", "STEP_HELP", "WizardState", "default_objective_title", "propose_kpis", "StageHint",
            "stage_hint", "monthly_growth", "Latest", "latest_value", "period_name", "default_deadline",
            "input_scale", "round_target", "achievable_words", "TargetDraft", "draft_target", "build_targets", "fresh_objective_id",
-           "apply_to_goals", "Fix", "plan_fix", "apply_fix", "auto_balance", "ObjectiveProgress",
+           "apply_to_goals", "Fix", "plan_fix", "apply_fix", "balance_by_fixes", "last_primaries", "auto_balance", "ObjectiveProgress",
            "objective_progress", "kpi_name", "importance_order", "replace_objective", "remove_objective",
            "data_fingerprint", "plan_objective", "save_plan"]

@@ -243,27 +243,28 @@ def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR) -> list[str]:
     return names
 
 
-def plan_sample(ws: Workspace) -> None:
+def plan_sample(ws: Workspace, goals: tuple[str, ...] = SAMPLE_GOALS, stage: str = SAMPLE_STAGE) -> None:
     """Give a workspace holding the sample data a KPI set and targets, as the wizard would make
-    them for a growth-stage product that wants revenue and to keep its customers, balanced."""
+    them for a growth-stage product that wants revenue and to keep its customers, balanced (or
+    for other ``goals`` and ``stage``: the tests replay a user's wizard choices this way)."""
     from . import catalog, wizard
     from .analysis import series_of
     from .compute import as_of_date, compute
     computable = {k for k, a in catalog.availability(ws).items() if a.computable}
-    kpis = wizard.propose_kpis(SAMPLE_GOALS, SAMPLE_STAGE, computable)
+    kpis = wizard.propose_kpis(goals, stage, computable)
     kpis = wizard.auto_balance(kpis, surveys_loaded=ws.has("surveys"), computable=computable,
-                               goals=list(SAMPLE_GOALS), stage=SAMPLE_STAGE)
+                               goals=list(goals), stage=stage)
     as_of = as_of_date(ws)
     frame = compute(ws, kpis, grain=wizard.WIZARD_GRAIN)
-    state = wizard.WizardState(step=len(wizard.STEPS) - 1, goals=list(SAMPLE_GOALS), stage=SAMPLE_STAGE,
-                               kpis=kpis, proposed_for=[sorted(SAMPLE_GOALS), SAMPLE_STAGE])
+    state = wizard.WizardState(step=len(wizard.STEPS) - 1, goals=list(goals), stage=stage,
+                               kpis=kpis, proposed_for=[sorted(goals), stage])
     drafts = {}
     for k in kpis:
         entry = catalog.CATALOG[k]
         drafts[k] = wizard.draft_target(k, series_of(frame, k), as_of, entry.direction, entry.unit)
         if drafts[k].suggested is not None:
             state.targets[k] = {"target": drafts[k].suggested, "deadline": drafts[k].deadline.isoformat()}
-    state.objective = {"choice": "new", "title": wizard.default_objective_title(SAMPLE_GOALS),
+    state.objective = {"choice": "new", "title": wizard.default_objective_title(goals),
                        "why": "Grow recurring revenue without losing the customers we have."}
     wizard.save_plan(ws, state, drafts, as_of)
 

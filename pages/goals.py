@@ -7,10 +7,11 @@ from dataclasses import replace as _replace
 import pandas as pd
 import streamlit as st
 
-from kpi import catalog, custom, store, wizard
+from kpi import analysis, catalog, custom, store, wizard
 from kpi.errors import KpiError
-from kpi.formatting import format_value
-from kpi.goals import CADENCES, GRAINS, STATUS_STYLE, Objective, Review, Target, default_baseline, smart_check, summary_line
+from kpi.formatting import format_date, format_progress, format_value
+from kpi.goals import (CADENCES, GRAINS, STATUS_STYLE, Objective, Review, Target, default_baseline, deadline_is_valid,
+                       smart_check, suggested_target, summary_line)
 from kpi.scorecard import kpi_label
 from ui import cards, components, session, wizard_steps
 from ui.text import plain
@@ -18,10 +19,11 @@ from ui.text import plain
 ws = session.workspace()
 VIEW_ONLY = session.is_viewer()   # writes are refused in the core; the controls say so by being off
 doc, doc_version = store.load_goals_entry(ws)   # saves say which version they change (StaleWrite)
-as_of = session.workspace_as_of(ws)
+as_of = session.workspace_as_of(ws)        # new baselines, SMART checks and deadlines: the latest data
+viewed = session.view_as_of(ws)            # statuses: the one date the whole app is viewed as of
 today = dt.date.today()
 try:
-    statuses = components.scorecard_statuses(ws, as_of) if doc.targets and as_of else []
+    statuses = components.scorecard_statuses(ws, viewed) if doc.targets and viewed else []
 except KpiError as exc:
     session.show_error(exc)
     statuses = []
@@ -47,25 +49,34 @@ def label_of(kpi: str):
 
 
 def key_result_lines(targets) -> None:
-    """One line per key result: KPI, now vs target, deadline, status pill."""
+    """One line per key result: KPI, now vs target (or the level to hold), progress, status pill
+    and the reason for it — the Scorecard's own words (kpi.goals.Status)."""
     for t in targets:
         s = status_of.get(t.id)
         label = label_of(t.kpi)
         name_col, numbers_col, status_col = st.columns([3, 4, 2], vertical_alignment="center")
         name_col.markdown(f"**{plain(label.name)}**")
-        now = format_value(s.value, label.unit) if s else "—"
-        share = "" if s is None or s.progress is None else f" · {round(max(min(s.progress, 9.99), -9.99) * 100) + 0:d} % of the way"
-        numbers_col.caption(f"Now {now} → target {format_value(t.target, label.unit)} by {t.deadline:%d %b %Y}{share}")
-        if s is not None:
-            status_col.markdown(cards.status_badge_html(s.status, "alert" if s.alert else ""), unsafe_allow_html=True)
+        if s is None:
+            numbers_col.caption(plain(f"Target {format_value(t.target, label.unit)} by {format_date(t.deadline)}"))
+            continue
+        now = f"{format_value(s.value, label.unit)} ({analysis.period_label(s.period, s.grain)})" if s.period else "—"
+        share = "" if s.is_hold or s.progress is None else f" · {s.progress_words()}"
+        goal = s.target_words()
+        numbers_col.caption(plain(f"Now {now} → {goal[:1].lower()}{goal[1:]}{share}"))
+        numbers_col.caption(plain(s.reason()[:1].upper() + s.reason()[1:]))
+        status_col.markdown(cards.status_badge_html(s.status, "alert" if s.alert else ""), unsafe_allow_html=True)
 
 
-def progress_words(p: wizard.ObjectiveProgress) -> str:
+def progress_words(p: wizard.ObjectiveProgress, objective_id: str) -> str:
     if p.key_results == 0:
         return "No key results yet: link a target to this objective below."
-    share = "not measured yet" if p.progress is None else f"{p.progress * 100:.0f} % of the way"
-    unmeasured = p.key_results - p.measured
-    tail = f" · {unmeasured} not measured yet" if unmeasured and p.progress is not None else ""
+    holds = sum(1 for t in doc.targets_of(objective_id) if status_of.get(t.id) is not None
+                and status_of[t.id].is_hold and status_of[t.id].status != "achieved")
+    share = ("no improvement key result measured yet" if p.progress is None
+             else f"{format_progress(p.progress)} of the way")
+    unmeasured = p.key_results - p.measured - holds
+    tail = (f" · {holds} hold{'s' if holds != 1 else ''} (judged by status)" if holds else "") + (
+        f" · {unmeasured} not measured yet" if unmeasured > 0 and p.progress is not None else "")
     return (f"{share} · {p.key_results} key result{'s' if p.key_results != 1 else ''}: "
             f"{summary_line(list(p.statuses))}{tail}")
 
@@ -92,7 +103,7 @@ next_review = doc.next_review(today)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Objectives", len(doc.objectives), border=True)
 c2.metric("Key results", len(doc.targets), border=True)
-c3.metric("Next review", f"{next_review:%d %b %Y}", border=True,
+c3.metric("Next review", format_date(next_review), border=True,
           help=f"Reviews are {doc.cadence}; the next is due one {doc.cadence.replace('ly', '')} period after "
                "the last one (today when none has been held). Change the rhythm on the Reviews tab.")
 with c4.container(border=True):
@@ -108,8 +119,11 @@ okr_tab, review_tab, custom_tab = st.tabs(["Objectives and key results", "Review
 
 # -- objectives and key results -------------------------------------------------------------
 with okr_tab:
-    st.caption("Progress of an objective = the mean of its key results' progress, each counted between 0 % "
-               "and 100 % (an achieved key result counts 100 %; one without data is left out).")
+    st.caption(f"Statuses as of {format_date(viewed)}"
+               + (" (the sidebar's To date)." if viewed != as_of else ".")
+               + " Progress of an objective = the mean of its improvement key results' progress, each counted "
+                 "between 0 % and 100 % (an achieved key result counts 100 %; one without data is left out). A hold "
+                 "key result (keep a level) has no progress figure: its status says whether the level holds.")
     for o in doc.objectives:
         p = progress[o.id]
         with st.container(border=True):
@@ -117,7 +131,7 @@ with okr_tab:
             with head:
                 st.subheader(plain(o.title), anchor=False)
                 facts = [f for f in (plain(o.why), f"Owner: {plain(o.owner)}" if o.owner else "",
-                                     f"{o.start:%d %b %Y} – {o.end:%d %b %Y}" if o.start and o.end else "") if f]
+                                     f"{format_date(o.start)} – {format_date(o.end)}" if o.start and o.end else "") if f]
                 if facts:
                     st.caption(" · ".join(facts))
             with actions:
@@ -143,7 +157,7 @@ with okr_tab:
                                  disabled=VIEW_ONLY):
                         save(wizard.remove_objective(doc, o.id, with_key_results=True),
                              "Objective and its key results deleted.")
-            st.progress(min(max(p.progress or 0.0, 0.0), 1.0), text=progress_words(p))
+            st.progress(min(max(p.progress or 0.0, 0.0), 1.0), text=progress_words(p, o.id))
             key_result_lines(doc.targets_of(o.id))
 
     loose = doc.targets_of(None) + tuple(t for t in doc.targets
@@ -194,13 +208,19 @@ with okr_tab:
         series = wizard_steps.series(series, kpi) if len(series) else series
         baseline, baseline_date = (old.baseline, old.baseline_date) if old else (
             default_baseline(series, as_of, grain) if len(series) else (None, None))
-        st.caption(f"Baseline: {format_value(baseline, label.unit)}"
-                   + (f" on {baseline_date:%d %b %Y}" if baseline_date else "")
-                   + (" (set when the key result was made)" if old else " (the latest complete period)"))
+        suggestion = None
+        if not old and len(series):
+            suggestion = suggested_target(series, as_of, label.direction, wizard.default_deadline(as_of, today), grain,
+                                          label.unit, kpi, label.name)
+        st.caption(plain(f"Baseline: {format_value(baseline, label.unit)}"
+                         + (f" on {format_date(baseline_date)}" if baseline_date else "")
+                         + (" (set when the key result was made)" if old else " (the latest complete period)")
+                         + (f". Suggested target {format_value(suggestion.value, label.unit)}: {suggestion.sentence}"
+                            if suggestion else "")))
         with st.form(f"kr_form_{pick}_{kpi}_{grain}"):
             left, right = st.columns(2)
             value = left.number_input(f"Target ({suffix})" if suffix else "Target",
-                                      value=old.target * scale if old else (baseline * scale if baseline is not None else None),
+                                      value=old.target * scale if old else (suggestion.value * scale if suggestion else None),
                                       format="%.2f", key=f"kr_target_{pick}_{kpi}_{grain}")
             deadline = right.date_input("Deadline", value=old.deadline if old else wizard.default_deadline(as_of, today),
                                         key=f"kr_deadline_{pick}_{kpi}_{grain}")
@@ -219,6 +239,9 @@ with okr_tab:
         if submitted:
             if value is None:
                 st.error("Type a target value.")
+            elif baseline_date is not None and not deadline_is_valid(Target(kpi, 0.0, deadline, baseline_date=baseline_date)):
+                st.error(f"The deadline {format_date(deadline)} is not after the baseline date "
+                         f"{format_date(baseline_date)}: pick a later deadline.")
             else:
                 target = Target(kpi, value / scale, deadline, baseline, baseline_date, grain,
                                 None if below is None else below / scale, None if above is None else above / scale,
@@ -232,7 +255,8 @@ with okr_tab:
                     report = smart_check(shown_target, series if len(series) else pd.DataFrame(columns=["period", "value", "partial"]),
                                          as_of, label.direction,
                                          has_definition=old.kpi in catalog.CATALOG or old.kpi in custom.load_custom_kpis(ws),
-                                         computable=old.kpi in can, missing=wizard_steps.missing_words(ws, old.kpi))
+                                         computable=old.kpi in can, missing=wizard_steps.missing_words(ws, old.kpi),
+                                         unit=label.unit)
                     components.smart_check_view(report, old.kpi, label.name, label.unit, label.direction, old.grain)
             if st.button("Delete this key result", key=f"kr_delete_{pick}", icon=":material/delete:", disabled=VIEW_ONLY):
                 st.session_state.pop("kr_pick", None)
@@ -248,31 +272,35 @@ with review_tab:
     if cadence != doc.cadence:
         save(_replace(doc, cadence=cadence), f"Reviews are now {cadence}.")
     due = (next_review - today).days
-    right.markdown(f"Next review **{next_review:%A %d %b %Y}** — "
+    right.markdown(f"Next review **{next_review:%A} {format_date(next_review)}** — "
                    + ("due today" if due == 0 else f"in {due} day{'s' if due != 1 else ''}" if due > 0
                       else f"overdue by {-due} day{'s' if due != -1 else ''}"))
     with st.form("record_review", clear_on_submit=True):
         st.markdown("**Record a review**")
-        st.caption("Saves today's status of every key result with your notes, so you can look back later.")
+        past_view = viewed != as_of
+        st.caption("Saves today's status of every key result with your notes, so you can look back later."
+                   + (f" You are viewing the app as of {format_date(viewed)}: clear the sidebar's To date to "
+                      "record today's statuses." if past_view else ""))
         notes = st.text_area("Notes", placeholder="What moved, what we decided, who does what by when…",
                              max_chars=4000, key="review_notes")
-        if st.form_submit_button("Record review", type="primary", disabled=not doc.targets or VIEW_ONLY):
+        if st.form_submit_button("Record review", type="primary",
+                                 disabled=not doc.targets or VIEW_ONLY or past_view):
             review = Review(today, tuple(s.to_record() for s in statuses), notes.strip())
-            save(doc.add_review(review), f"Review of {today:%d %b %Y} recorded.")
+            save(doc.add_review(review), f"Review of {format_date(today)} recorded.")
     if not doc.targets:
         st.caption("Add key results first: a review records their statuses.")
     st.markdown("#### Past reviews")
     if not doc.reviews:
         st.caption("No reviews yet.")
     for r in reversed(doc.reviews):
-        with st.expander(f"{r.date:%d %b %Y} — {summary_line([s.get('status', 'no_data') for s in r.statuses])}"):
+        with st.expander(f"{format_date(r.date)} — {summary_line([s.get('status', 'no_data') for s in r.statuses])}"):
             if r.notes:
                 st.text(r.notes)
             rows = []
             for s in r.statuses:
                 label = label_of(s.get("kpi", ""))
                 rows.append({"KPI": label.name, "Value": format_value(s.get("value"), label.unit),
-                             "Target": format_value(s.get("target"), label.unit), "Deadline": s.get("deadline"),
+                             "Target": format_value(s.get("target"), label.unit), "Deadline": format_date(s.get("deadline")),
                              "Status": STATUS_STYLE[s["status"]][0] if s.get("status") in STATUS_STYLE
                              else s.get("status")})
             if rows:

@@ -7,9 +7,9 @@ import streamlit as st
 from kpi import analysis, export, store
 from kpi.catalog import CATALOG
 from kpi.errors import KpiError
-from kpi.goals import period_end, period_start
+from kpi.formatting import format_date
 from ui import cards, components, session
-from ui.data_page import plain
+from ui.text import plain
 
 ws = session.workspace()
 v = session.view()
@@ -17,10 +17,8 @@ st.title("Scorecard")
 
 data_as_of = cards.require_dated_data(ws, session.workspace_as_of(ws), what="the scorecard is",
                                       nothing="nothing to score")
-# The sidebar's "To" date picks the period to look back at; the scorecard then stands on its last day.
-as_of = v.as_of or data_as_of
-if v.end is not None:
-    as_of = min(period_end(period_start(v.end, v.grain), v.grain), as_of)
+# One as-of date for the whole app: the sidebar's "To" date, else the data's (session.view_as_of).
+as_of = session.view_as_of(ws) or data_as_of
 
 meta = components.kpi_meta(ws)
 computable = {k for k, a in session.availability(ws).items() if a.computable}
@@ -39,16 +37,23 @@ with top_left:
     alerts = sum(1 for s in statuses if s.alert)
     st.caption(f"{len(statuses)} target{'s' if len(statuses) != 1 else ''}"
                + (f" · {alerts} alert{'s' if alerts != 1 else ''}" if alerts else "")
-               + f" · {v.grain}ly values as of {as_of:%d %b %Y}")
-# The stakeholder view is part of a shared link: ?view=Team opens the team's view.
-if "scorecard_mode" not in st.session_state and st.query_params.get("view") in cards.MODES:
-    st.session_state["scorecard_mode"] = st.query_params["view"]
+               + f" · as of {format_date(as_of)}"
+               + (" (the sidebar's To date)" if as_of != data_as_of else "")
+               + f" · cards show {v.grain}ly values: the latest complete {v.grain}, "
+                 "a level such as MRR as of that day")
+# The stakeholder view is part of a shared link (?view=Team) and survives page switches: Streamlit
+# forgets a widget's value while another page runs, so the choice is also kept under its own key.
+if "scorecard_mode" not in st.session_state:
+    asked = st.query_params.get("view")
+    st.session_state["scorecard_mode"] = (asked if asked in cards.MODES
+                                          else st.session_state.get("_scorecard_mode_keep", "Executive"))
 with top_right:
     mode = st.segmented_control(
-        "View for", cards.MODES, default="Executive", key="scorecard_mode", required=True,
+        "View for", cards.MODES, key="scorecard_mode", required=True,
         help="Executive: status and headline numbers only. Team: everything — changes on a year "
              "before, progress, projection, the run-rate still needed and data-quality notes.")
 mode = mode or "Executive"
+st.session_state["_scorecard_mode_keep"] = mode
 if mode == "Executive":
     st.query_params.pop("view", None)
 elif st.query_params.get("view") != mode:
@@ -90,9 +95,11 @@ card_list = cards.build_cards(kpis, frame, statuses, grain=v.grain, as_of=as_of,
 cards.attention_list(card_list)
 
 # Exports for stakeholders (viewers too): the same numbers as the cards' targets and the CLI.
-report = export.report_rows(kpis, statuses, frame, grain=v.grain, ws=ws)
+report = export.report_rows(kpis, statuses, frame, grain=v.grain, ws=ws, as_of=as_of)
 stamp = f"{as_of:%Y-%m-%d}"
-st.caption("Download this scorecard", help="Everyone with the page can download, view-only links included.")
+st.caption(f"Download this scorecard as of {format_date(as_of)}",
+           help="The files show what this page shows, as of the same day. Everyone with the page can "
+                "download, view-only links included.")
 csv_col, html_col, pdf_col, png_col, md_col = st.columns(5)
 csv_col.download_button("CSV", export.scorecard_csv(report).encode("utf-8"), f"scorecard-{stamp}.csv",
                         "text/csv", key="scorecard_download_csv", icon=":material/download:", width="stretch",
@@ -127,11 +134,21 @@ for perspective, ids in analysis.group_by_perspective(kpis):
 if mode == "Team":
     with st.expander("How statuses are decided"):
         st.markdown(
-            "- **Achieved**: the current value meets the target.\n"
-            "- **Missed**: the deadline has passed without meeting it.\n"
-            "- **On track**: the share of the way covered (progress) is at least the share of the time gone.\n"
-            "- **At risk**: progress lags the time gone by less than 10 points.\n"
-            "- **Off track**: progress lags by more.\n\n"
-            "The projection is a straight line through the last 6 complete periods, read off at the deadline; "
-            "it is shown beside the status and does not change it. "
+            "Each target is read two ways before its deadline, and the worse reading stands; the card says "
+            "which one decided it.\n"
+            "- **Pace**: the share of the way covered (progress) against the share of the time gone. On "
+            "track when progress keeps up; at risk when it lags by up to 10 points; off track beyond.\n"
+            "- **Forecast**: a straight line through the last 6 complete periods (at least 3), read off at the "
+            "deadline and kept within what the KPI can take. On track when it reaches the target; at risk "
+            "when it falls short by up to 10 % of the way to go; off track beyond.\n"
+            "- **Achieved** (met early): the current value already meets the target and the forecast agrees. "
+            "When the forecast says it will slip back, the forecast's status stands (\"met now, heading below "
+            "the target\").\n"
+            "- **Hold** targets (a target within a hair of the baseline, or on its worse side: *keep churn at "
+            "or below 2.1 %*) have no progress figure and are never achieved before their deadline.\n"
+            "- **At the deadline** the deadline's period is judged once: **achieved** or **missed**.\n"
+            "- **Not started**: the target was set after the date the page is viewed as of.\n"
+            "- **No data**: no value or no baseline to judge it on yet.\n\n"
+            "The value judged is the latest complete period (a running month is not compared with whole "
+            "ones); a level such as MRR is read on the as-of date. "
             f"An **unusual** period is one {analysis.anomaly_rule(v.grain)}.")

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from kpi import analysis, store
+from kpi import analysis, segments, store
 from kpi.catalog import CATALOG
 from kpi.errors import KpiError
 from kpi.formatting import format_change, format_value
@@ -83,6 +83,27 @@ def annotations_frame(k: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["date", "label", "kind"])
 
 
+def breakdown(k: str, label, column: str) -> None:
+    """The sidebar's breakdown for one KPI: a line per segment, or why it cannot be split."""
+    problem = segments.split_problem(ws, k, column, name=label.name)
+    frame = None
+    if problem is None:
+        try:
+            frame = in_range(session.kpi_frame(ws, [k], grain=grain, as_of=v.as_of, segment=column, use_view=False,
+                                               filters=v.filters))
+        except KpiError as exc:
+            session.show_error(exc)
+            return
+        frame = frame[frame["kpi"] == k]
+        if frame.empty:
+            problem = f"{label.name} has no values to split by {column} in the chosen range."
+    if problem is not None:
+        st.info(problem, icon=":material/call_split:")
+        return
+    charts.draw("segment_chart", key=f"trend_{k}_by_{column}", frame=frame, name=label.name, unit=label.unit,
+                grain=grain, segment_column=column)
+
+
 # =============================================================================================
 with tabs[0]:
     if tabs[0].open:
@@ -132,7 +153,7 @@ with tabs[0]:
                                f"{status.grain} to see it on the chart.")
                     status = None
                 band = analysis.projection_band(series_full, grain, until=status.deadline if status else None,
-                                                unit=label.unit) if show_goal else None
+                                                unit=label.unit, kpi=k) if show_goal else None
                 comparison = None
                 if compare != "Nothing":
                     comparison = in_range(analysis.comparison(series_full, grain,
@@ -144,10 +165,12 @@ with tabs[0]:
                     "trend_chart", key=f"trend_{k}", series=series, name=label.name, unit=label.unit, grain=grain,
                     description=description, status=status, band=band, compare=comparison,
                     compare_label="Previous period" if compare == "Previous period" else "A year before",
-                    moving=moving, moving_label=f"{window}-{noun} average", judged=judged, annotations=notes)
+                    moving=moving, moving_label=f"{window}-{noun} average", judged=judged, annotations=notes,
+                    direction=label.direction)
                 st.caption(f"**{plain(label.name)}**: {plain(description)} *{plain(formula)}.* "
                            f"{'Higher' if label.direction == 'higher' else 'Lower'} is better.")
-                lines = [analysis.latest_sentence(analysis.headline(series, grain), label.unit, grain)]
+                lines = [analysis.latest_sentence(analysis.headline(series, grain, kind=label.kind, as_of=as_of),
+                                                  label.unit, grain)]
                 if band is not None:
                     lines.append(analysis.projection_sentence(band, label.unit, grain,
                                                               status.deadline if status else None))
@@ -155,6 +178,8 @@ with tabs[0]:
                     lines.append(analysis.target_sentence(status, label.unit))
                 for line in filter(None, lines):
                     st.markdown(line)
+                if v.segment:
+                    breakdown(k, label, v.segment)
                 if judged is not None and judged["anomaly"].any():
                     st.markdown(f"**Unusual {noun}s** — {analysis.anomaly_rule(grain)}:")
                     releases = components.release_table(ws, as_of)   # feature names come from a file
@@ -171,9 +196,9 @@ with tabs[0]:
                 "Break down and explain", chosen, key="trends_focus", bind="query-params", format_func=kpi_name)
             flabel = meta[focus][0]
             fseries = analysis.series_of(full, focus)
-            segments = components.segment_names(ws)
+            columns = components.segment_names(ws)
             st.subheader(f"What changed in {plain(flabel.name)}")
-            if len(fseries) < 2 or not segments:
+            if len(fseries) < 2 or not columns:
                 st.caption("Needs at least two periods and a column to break down by (plan, country, channel…).")
             else:
                 periods = list(fseries["period"])
@@ -184,20 +209,31 @@ with tabs[0]:
                 after = b.selectbox("To", periods, index=periods.index(after_default), key=f"trends_to_{focus}",
                                     format_func=lambda p: analysis.period_label(p, grain))
                 auto = "Find the one that explains most"
-                default_seg = v.segment if v.segment in segments else auto
-                seg_choice = c.selectbox("Break down by", [auto] + segments, index=([auto] + segments).index(default_seg),
+                default_seg = v.segment if v.segment in columns else auto
+                seg_choice = c.selectbox("Break down by", [auto] + columns, index=([auto] + columns).index(default_seg),
                                          key=f"trends_by_{focus}",
                                          help="Each segment's contribution to the change. 'Find' tries every column "
-                                              "and keeps the one where a single value moved most unlike the rest.")
-                tried = segments if seg_choice == auto else [seg_choice]
-                with st.spinner("Comparing segments…"):
-                    explained = components.explain_change(ws, focus, grain, v.as_of, before, after, tried,
-                                                          filters=v.filters)
-                results, left_out = explained["results"], explained["left_out"]
-                if not results:
-                    st.caption(plain("This KPI cannot be broken down by " + (", ".join(tried)) + ". "
-                                     + " ".join(left_out)))
-                else:
+                                              "that sorts your data into a few groups (not ids, dates, yes/no flags "
+                                              "or free text) and keeps the one where a single value moved most "
+                                              "unlike the rest.")
+                problems = components.split_problems(ws, focus, columns, flabel.name)
+                tried = [c_ for c_ in columns if problems[c_] is None] if seg_choice == auto else [seg_choice]
+                if seg_choice != auto and problems[seg_choice] is not None:
+                    st.info(plain(problems[seg_choice]), icon=":material/call_split:")   # names columns, the KPI
+                    tried = []
+                elif not tried:
+                    others = ", ".join(columns[1:])
+                    st.info(plain(problems[columns[0]] + (f" The same holds for {others}." if others else "")),
+                            icon=":material/call_split:")
+                explained = {"results": {}, "left_out": []}
+                if tried:
+                    with st.spinner("Comparing segments…"):
+                        explained = components.explain_change(ws, focus, grain, v.as_of, before, after, tried,
+                                                              filters=v.filters)
+                results = explained["results"]
+                if tried and not results:
+                    st.caption(plain(f"{flabel.name} has no values to compare by " + ", ".join(tried) + "."))
+                elif results:
                     col = max(results, key=lambda c_: (results[c_][1] or {}).get("score", -1)) \
                         if seg_choice == auto else seg_choice
                     contrib, drv, seg_frame = results[col]
@@ -209,14 +245,21 @@ with tabs[0]:
                                                           flabel.unit, bl)):
                         if line:
                             st.markdown(line)
-                    if seg_choice == auto and len(results) > 1:
-                        st.caption(plain("Checked " + ", ".join(c_.replace("_", " ") for c_ in results)
-                                         + f"; {col.replace('_', ' ')} explains the change best."))
+                    if seg_choice == auto:
+                        skipped = [c_ for c_ in columns if problems[c_] is not None]
+                        st.caption(plain("Compared " + ", ".join(f"{c_.replace('_', ' ')} ({len(results[c_][0])} values)"
+                                                                 for c_ in results)
+                                         + (f"; {col.replace('_', ' ')} explains the change best" if len(results) > 1 else "")
+                                         + (f". Not comparable: {', '.join(skipped)} (not in the data {flabel.name} "
+                                            "counts)." if skipped else ".")))
                     charts.draw("contribution_chart", contrib=contrib, name=flabel.name, unit=flabel.unit,
                                 direction=flabel.direction, segment_column=col, before_label=bl, after_label=al)
-                    st.caption(contrib.attrs["note"])
+                    st.caption(contrib.attrs["note"] + " A segment's size is its share of the "
+                               f"{bl} {'base' if contrib.attrs['method'] == 'ratio' else 'total'}.")
                     table = pd.DataFrame({
                         col.replace("_", " "): contrib["segment"].fillna("(none)"),
+                        f"Size ({bl})": [format_value(w, "rate") if w is not None and pd.notna(w) else "—"
+                                         for w in contrib["weight"]],
                         bl: [format_value(x, flabel.unit) for x in contrib["before"]],
                         al: [format_value(x, flabel.unit) for x in contrib["after"]],
                         "Own change": [format_change(x, flabel.unit) for x in contrib["change"]],
@@ -224,8 +267,9 @@ with tabs[0]:
                     })
                     with st.expander(f"Every {plain(col.replace('_', ' '))}"):
                         st.dataframe(table, hide_index=True, width="stretch")
-                    charts.draw("segment_chart", frame=in_range(seg_frame), name=flabel.name, unit=flabel.unit,
-                                grain=grain, segment_column=col)
+                    if col != v.segment:   # the sidebar's breakdown is drawn under each KPI above
+                        charts.draw("segment_chart", frame=in_range(seg_frame), name=flabel.name, unit=flabel.unit,
+                                    grain=grain, segment_column=col)
 
             with st.expander("Add a note to the charts"):
                 st.caption("Notes are saved in this workspace and drawn as pink lines on the charts "

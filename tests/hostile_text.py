@@ -22,10 +22,11 @@ def planted(tag: str) -> str:
 
 # A Markdown construct left as written: an image or a link, HTML, bold, maths, a colour, icon or emoji
 # code, a bare address.
-UNESCAPED = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(|(?<!\\)<img|(?<!\\)\*\*bold|(?<!\\)\$math|:red\\?\[|"
+UNESCAPED = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(|(?<!\\)<i|(?<!\\)\*\*b|(?<!\\)\$m|:red\\?\[[xv]|"
                        r":material/home|:smile:|https?://")
 HEADER = "plan " + planted("col").replace(":", "")   # a column header from a file (no ':' keeps it a plain name)
-SEGMENT_VALUE = planted("val")
+# A value of a column people break KPIs down by is short (a long one reads as free text, not a group).
+SEGMENT_VALUE = f"{MARK}val![i](//e.t/v)**b**:red[v]$m$<i>"
 
 
 def plant(wid: str) -> None:

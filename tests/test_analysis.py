@@ -32,15 +32,24 @@ def test_headline_compares_with_the_period_before_and_a_year_before():
     assert h.previous_period == date(2025, 12, 1) and h.change == 1      # 112 - 111
     assert h.year_ago_period == date(2025, 1, 1) and h.year_change == 12  # 112 - 100
     assert len(h.spark) == 12 and h.spark[-1] == 112
+    assert h.trend == pytest.approx(11)      # the spark's line rises 1 a month over 11 steps
     assert h.periods == 13 and not h.partial
 
 
-def test_headline_of_a_partial_period_keeps_the_last_complete_value():
+def test_headline_compares_like_for_like():
+    # Jan 10, Feb 20 (complete), Mar 5 after 10 days. A flow KPI's headline is February against
+    # January (+10), never the running March against a whole February; March is "so far".
     s = monthly([10, 20, 5], partial_last=True)
-    h = an.headline(s, "month")
-    assert h.partial and h.value == 5 and h.change == -15
+    h = an.headline(s, "month", as_of=date(2025, 3, 10))
+    assert (h.period, h.value, h.change, h.partial) == (date(2025, 2, 1), 20, 10, False)
+    assert (h.so_far_period, h.so_far, h.so_far_days, h.period_days) == (date(2025, 3, 1), 5, 10, 31)
     assert h.last_complete_period == date(2025, 2, 1) and h.last_complete == 20
-    assert h.year_ago is None and h.year_change is None
+    assert h.year_ago is None and h.year_change is None and h.spark == (10, 20)
+    # A stock (a level, such as MRR) is read now, against the level at the end of February.
+    st = an.headline(s, "month", kind="stock", as_of=date(2025, 3, 10))
+    assert (st.period, st.value, st.change, st.partial, st.so_far) == (date(2025, 3, 1), 5, -15, True, None)
+    assert an.latest_sentence(h, "count", "month") == ("Latest complete month, Feb 2025: **20**, +10 on the month "
+                                                       "before · Mar 2025 so far (10 of 31 days): 5")
 
 
 def test_period_labels_and_the_year_before_a_week():
@@ -313,7 +322,9 @@ def test_quality_flags_name_partial_periods_short_history_and_a_fresh_anomaly():
 
 def test_clamp_to_unit():
     assert an.clamp_to_unit(-0.2, "rate") == 0 and an.clamp_to_unit(1.3, "rate") == 1
-    assert an.clamp_to_unit(-5, "count") == 0 and an.clamp_to_unit(-5, "currency") == -5
+    assert an.clamp_to_unit(-5, "count") == 0 and an.clamp_to_unit(-5, "currency") == 0      # money >= 0
+    assert an.clamp_to_unit(-5, "currency", kpi="net_new_mrr") == -5                         # but this may fall
+    assert an.clamp_to_unit(140, "score", kpi="nps") == 100 and an.clamp_to_unit(-5, "score") == -5
     assert an.clamp_to_unit(None, "rate") is None
     assert math.isclose(an.clamp_to_unit(0.5, "rate"), 0.5)
 

@@ -150,8 +150,12 @@ def test_scorecard_and_check(capsys, data_folder, tmp_path):
     record = json.loads(out)[0]
     assert code == 0 and record["status"] == "on_track" and record["value"] == 180.0
     assert record["progress"] == pytest.approx(0.6) and record["expected"] == pytest.approx(28 / 59)
-    assert set(record) == {"kpi", "grain", "period", "value", "previous", "change", "target", "deadline",
-                           "baseline", "progress", "expected", "status", "alert", "projection"}
+    assert list(record) == ["kpi", "grain", "period", "value", "previous", "change", "target", "deadline",
+                            "baseline", "progress", "expected", "status", "alert", "projection", "target_kind",
+                            "decided_by"]
+    # MRR is a stock: its value is February's level on the as-of date; two months are no trend yet.
+    assert (record["period"], record["previous"], record["change"]) == ("2025-02-01", 150.0, 30.0)
+    assert (record["target_kind"], record["decided_by"], record["projection"]) == ("improvement", "pace", None)
     code, out, _ = run(capsys, "scorecard", "--data", str(data_folder), "--goals", str(on_track),
                        "--as-of", "2025-02-28", "--format", "markdown")
     assert code == 0 and "| Monthly recurring revenue |" in out and "On track" in out
@@ -161,7 +165,54 @@ def test_scorecard_and_check(capsys, data_folder, tmp_path):
     alert = write_goals(tmp_path / "g2.json", [{"kpi": "mrr", "target": 200, "deadline": "2025-03-31",
                                                "baseline": 150, "baseline_date": "2025-01-31", "alert_below": 190}])
     code, out, _ = run(capsys, "check", "--data", str(data_folder), "--goals", str(alert), "--as-of", "2025-02-28")
-    assert code == 1 and out.startswith("mrr:") and "below the alert threshold" in out
+    assert code == 1 and out.startswith("mrr: alert: $180 is below the alert level of $190")
+    assert "target $200 by 31 Mar 2025 (as of 28 Feb 2025)" in out
+
+
+def test_scorecard_json_for_every_status_of_goals_md(capsys, data_folder, tmp_path):
+    """Each JSON field as goals.md defines it, for a hold target, a missed one, one not started yet
+    and one without a baseline. MRR (a stock): Jan 150, Feb 180, Mar 130 (b ends on 1 Mar)."""
+    goals = write_goals(tmp_path / "g.json", [
+        # Hold: keep MRR at or above 150 (B = T = 150). MRR is a stock, read on 15 Mar: 100 + 30 = 130
+        # (b ended on 1 Mar), 20 short; at risk only up to eps + 10 % of 150 = 0.75 + 15 -> off track.
+        {"kpi": "mrr", "target": 150, "deadline": "2025-06-30", "baseline": 150, "baseline_date": "2025-01-31"},
+        # Deadline 28 Feb passed on 15 Mar: judged on February's 180 against 200 -> missed.
+        {"kpi": "mrr", "target": 200, "deadline": "2025-02-28", "baseline": 150, "baseline_date": "2025-01-31"},
+        # Set on 31 Mar, viewed as of 15 Mar: not started.
+        {"kpi": "mrr", "target": 300, "deadline": "2025-09-30", "baseline": 130, "baseline_date": "2025-03-31"},
+        # Revenue with a baseline date before the first payment: no baseline value to judge it on.
+        {"kpi": "revenue", "target": 500, "deadline": "2025-12-31", "baseline_date": "2024-12-31"},
+    ])
+    code, out, _ = run(capsys, "scorecard", "--data", str(data_folder), "--goals", str(goals),
+                       "--as-of", "2025-03-15")
+    hold, missed, later, nothing = json.loads(out)
+    assert code == 0
+    assert (hold["status"], hold["target_kind"], hold["progress"], hold["decided_by"]) == \
+        ("off_track", "hold", None, "pace")
+    assert (hold["period"], hold["value"]) == ("2025-03-01", 130.0)
+    assert (missed["status"], missed["decided_by"], missed["period"], missed["value"]) == \
+        ("missed", "deadline", "2025-02-01", 180.0)
+    assert missed["progress"] == pytest.approx((180 - 150) / (200 - 150)) and missed["expected"] == 1.0
+    assert (later["status"], later["decided_by"], later["progress"]) == ("not_started", None, None)
+    assert (nothing["status"], nothing["baseline"], nothing["decided_by"]) == ("no_data", None, None)
+    # check: the hold off track, the missed goal and the one with no baseline need attention (exit 1);
+    # the goal not started yet does not.
+    code, out, _ = run(capsys, "check", "--data", str(data_folder), "--goals", str(goals), "--as-of", "2025-03-15")
+    lines = out.strip().splitlines()
+    assert code == 1 and len(lines) == 3
+    assert lines[0].startswith("mrr: off track: $20.00 below the level to hold — value $130, hold at or above $150")
+    assert lines[1].startswith("mrr: missed: $180 in Feb 2025, judged at the deadline")
+    assert lines[2].startswith("revenue: no data: no baseline to measure from")
+
+
+def test_a_deadline_not_after_the_baseline_date_is_bad_input(capsys, data_folder, tmp_path):
+    goals = write_goals(tmp_path / "bad.json", [{"kpi": "mrr", "target": 200, "deadline": "2025-01-31",
+                                                 "baseline": 150, "baseline_date": "2025-01-31"}])
+    for command in ("scorecard", "check"):
+        code, out, err = run(capsys, command, "--data", str(data_folder), "--goals", str(goals))
+        assert code == 2 and out == ""
+        assert str(goals) in err and "goal 1 (mrr)" in err and "not after the baseline date" in err
+        assert "Traceback" not in err
 
 
 def test_the_cli_is_a_real_program_that_reads_a_workspace_the_app_has_open(tmp_path, data_folder):

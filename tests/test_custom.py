@@ -198,12 +198,13 @@ def test_label_and_scorecard_use_the_custom_direction(ws):
            name="Basic-plan payments", unit="count", direction="lower")
     label = kpi_label("refund_count", ws)
     assert (label.name, label.unit, label.direction) == ("Basic-plan payments", "count", "lower")
-    # Feb (complete, baseline) 0 -> target 0 by June: March has 1, lower is better, not met.
+    # From 2 to 0 by June, lower is better. A custom KPI counts what happened in a period (a flow),
+    # so its value is February's 0 (the latest complete month; March's 1 is "so far"): met early.
     doc = GoalsDoc(targets=(Target("refund_count", 0, d("2025-06-30"), baseline=2,
                                    baseline_date=d("2025-01-31")),))
     [status] = scorecard(ws, doc, as_of=d("2025-03-15"))
-    assert status.value == 1
-    assert status.progress == pytest.approx((1 - 2) / (0 - 2))   # halfway down from 2 to 0
+    assert (status.value, status.so_far, status.status) == (0, 1, "achieved")
+    assert status.progress == pytest.approx((0 - 2) / (0 - 2))   # all the way down from 2 to 0
 
 
 def test_cli_computes_a_custom_kpi_from_a_workspace_file(tmp_path):

@@ -171,18 +171,18 @@ def test_monthly_mrr_is_kept_and_missing_billing_period_means_month(ws, tmp_path
 
 
 def test_unknown_billing_period_is_rejected(ws, tmp_path):
-    src = write(tmp_path, "subscriptions.csv", "customer_id,start_date,amount,interval\na,2025-01-01,10,week\n")
+    src = write(tmp_path, "subscriptions.csv", "customer_id,start_date,amount,interval\na,2025-01-01,10,fortnight\n")
     with pytest.raises(InputError) as err:
         ingest_file(ws, src)
-    assert str(err.value) == ("subscriptions.csv, line 2, column interval: 'week' is not a billing period "
+    assert str(err.value) == ("subscriptions.csv, line 2, column interval: 'fortnight' is not a billing period "
                               "(use month, quarter or year) — fix the value or map billing_period to another column")
 
 
 def test_defect_stages_are_normalised_when_recognised(ws, tmp_path):
     src = write(tmp_path, "defects.csv", "defect_id,found_date,stage\nD-1,2025-01-01,Production\n"
-                "D-2,2025-01-01,Staging\nD-3,2025-01-01,pre-release\nD-4,2025-01-01,Beta\n")
+                "D-2,2025-01-01,Staging\nD-3,2025-01-01,pre-release\nD-4,2025-01-01,Canary\n")
     result = ingest_file(ws, src)
-    assert table(ws, "defects")["stage"].tolist() == ["production", "pre_release", "pre_release", "Beta"]
+    assert table(ws, "defects")["stage"].tolist() == ["production", "pre_release", "pre_release", "Canary"]
     assert any("stage is neither" in w for w in result.warnings)
 
 

@@ -47,9 +47,9 @@ def test_stages_and_goals_are_the_spec_tables():
 # -- recommendations ----------------------------------------------------------------------------
 def test_recommend_puts_every_primary_first_stage_then_goal_without_repeats():
     recs = recommend(["revenue"], "growth")
-    assert [r.kpi for r in recs] == ["dau", "mau", "avg_session_duration", "arpu", "customer_churn_rate",
-                                     "trial_conversion_rate", "clv", "support_cost", "cac"]
-    assert [r.tier for r in recs] == ["primary"] * 6 + ["secondary"] * 3
+    assert [r.kpi for r in recs] == ["dau", "mau", "avg_session_duration", "mrr", "arpu", "customer_churn_rate",
+                                     "trial_conversion_rate", "clv", "net_mrr_retention", "support_cost", "cac"]
+    assert [r.tier for r in recs] == ["primary"] * 7 + ["secondary"] * 4
     assert recs[0].why.startswith("Primary for the growth stage: ")
     # arpu is secondary for the stage but primary for the goal, so it is primary, said once
     arpu = next(r for r in recs if r.kpi == "arpu")
@@ -115,7 +115,7 @@ def test_three_kpis_are_allowed_with_a_note_and_a_kpi_to_add():
     size = finding(report, "size")
     assert (size.ok, size.severity) == (True, "note")
     assert "3 KPIs" in size.message and "5 to 7" in size.message
-    assert size.suggestion == "arpu"   # the first recommendation for the goal not yet chosen
+    assert size.suggestion == "mrr"   # the first recommendation for the goal not yet chosen
     assert report.balanced
 
 
@@ -144,7 +144,7 @@ def test_no_lagging_kpi_is_a_problem():
     assert problems(report) == ["lagging"]
     lag = finding(report, "lagging")
     assert lag.message.startswith("No lagging KPI")
-    assert lag.suggestion == "arpu"
+    assert lag.suggestion == "mrr"
     assert not CATALOG[lag.suggestion].leading
 
 

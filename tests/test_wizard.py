@@ -124,17 +124,17 @@ ALL = set(catalog.CATALOG)
 
 def test_propose_kpis_takes_the_computable_primary_ones():
     assert wizard.propose_kpis(["revenue"], "growth", ALL) == [
-        "dau", "mau", "avg_session_duration", "arpu", "customer_churn_rate", "trial_conversion_rate"]
+        "dau", "mau", "avg_session_duration", "mrr", "arpu", "customer_churn_rate", "trial_conversion_rate"]
     without_events = ALL - {"dau", "mau", "avg_session_duration"}
     assert wizard.propose_kpis(["revenue"], "growth", without_events) == [
-        "arpu", "customer_churn_rate", "trial_conversion_rate"]
+        "mrr", "arpu", "customer_churn_rate", "trial_conversion_rate"]
     assert wizard.propose_kpis(["revenue"], "growth", set()) == wizard.propose_kpis(["revenue"], "growth", None)
 
 
 def test_importance_puts_goal_primaries_first_then_stage_then_secondaries():
     assert wizard.importance_order(["revenue"], "growth") == [
-        "arpu", "customer_churn_rate", "trial_conversion_rate", "dau", "mau", "avg_session_duration",
-        "clv", "support_cost", "cac"]
+        "mrr", "arpu", "customer_churn_rate", "trial_conversion_rate", "dau", "mau", "avg_session_duration",
+        "clv", "net_mrr_retention", "support_cost", "cac"]
 
 
 @pytest.mark.parametrize("surveys", [True, False])
@@ -177,15 +177,72 @@ def test_plan_fix_adds_swaps_and_drops():
     assert (fix.add, fix.remove, fix.label) == ("support_cost", None, "Add Customer support cost")
     assert wizard.apply_fix(kpis, fix) == kpis + ["support_cost"]
     # 5 of 6 look from the customer perspective: swap the least important customer KPI that no
-    # other rule depends on (avg_session_duration, the stage's third) for a financial one.
-    fix = wizard.plan_fix(kpis, _finding(kpis, "perspective"), order=order, surveys_loaded=True, computable=ALL)
-    assert (fix.add, fix.remove) == ("clv", "avg_session_duration")
-    assert fix.label == "Swap Average session duration for Customer lifetime value"
-    assert wizard.apply_fix(kpis, fix) == ["dau", "mau", "clv", "arpu", "customer_churn_rate", "trial_conversion_rate"]
+    # other rule depends on (avg_session_duration, the stage's third) for the KPI the message
+    # names: MRR, the first recommendation not chosen, financial (2 of 6 after the swap).
+    perspective = _finding(kpis, "perspective")
+    assert perspective.suggestion == "mrr" and "such as Monthly recurring revenue (mrr)" in perspective.message
+    fix = wizard.plan_fix(kpis, perspective, order=order, surveys_loaded=True, computable=ALL)
+    assert (fix.add, fix.remove) == ("mrr", "avg_session_duration")
+    assert fix.label == "Swap Average session duration for Monthly recurring revenue"
+    assert wizard.apply_fix(kpis, fix) == ["dau", "mau", "mrr", "arpu", "customer_churn_rate", "trial_conversion_rate"]
     big = kpis + ["clv", "support_cost", "cac", "nps"]
     fix = wizard.plan_fix(big, _finding(big, "size"), order=order, surveys_loaded=True, computable=ALL)
     assert fix.add is None and fix.remove == "avg_session_duration" and fix.label.startswith("Drop ")
     assert wizard.plan_fix(kpis, _finding(kpis, "leading"), order=order, surveys_loaded=True) is None  # ok: no button
+
+
+def test_every_fix_adds_exactly_the_kpi_its_message_names():
+    """One source: for every goal, stage and survey case, and for the sets one click leads to,
+    a button that adds a KPI adds the finding's suggestion, and the message names that KPI."""
+    checked = 0
+    for surveys in (True, False):
+        for stage in (*lifecycle.STAGES, None):
+            for goal in lifecycle.GOALS:
+                kpis = wizard.propose_kpis([goal], stage, ALL)
+                order = wizard.importance_order([goal], stage)
+                report = lifecycle.balance_check(kpis, surveys_loaded=surveys, computable=ALL, goals=[goal],
+                                                 stage=stage)
+                for f in report.findings:
+                    fix = wizard.plan_fix(kpis, f, order=order, surveys_loaded=surveys, computable=ALL)
+                    if fix is not None and fix.add is not None:
+                        assert fix.add == f.suggestion, (goal, stage, f.rule)
+                        assert f"({fix.add})" in f.message and catalog.CATALOG[fix.add].name in fix.label
+                        checked += 1
+    assert checked > 50
+
+
+def test_balance_it_for_me_adds_what_the_messages_name():
+    """The issue's case: boost revenue at the growth stage with surveys loaded. The messages name
+    support cost (no input KPI) and, as the customer perspective is crowded, employee satisfaction
+    (no qualitative KPI) — not NPS, a customer KPI — and "Balance it for me" adds exactly those,
+    swapping out the stage's least important KPIs to even out the perspectives."""
+    kpis = wizard.propose_kpis(["revenue"], "growth", ALL)
+    assert kpis == ["dau", "mau", "avg_session_duration", "mrr", "arpu", "customer_churn_rate",
+                    "trial_conversion_rate"]
+    report = lifecycle.balance_check(kpis, surveys_loaded=True, computable=ALL, goals=["revenue"], stage="growth")
+    named = {f.rule: f.suggestion for f in report.problems}
+    assert named == {"input": "support_cost", "qualitative": "employee_satisfaction", "perspective": "clv"}
+    got = wizard.auto_balance(kpis, surveys_loaded=True, computable=ALL, goals=["revenue"], stage="growth")
+    assert {"support_cost", "employee_satisfaction"} <= set(got)
+    assert got == wizard.balance_by_fixes(kpis, surveys_loaded=True, computable=ALL, goals=["revenue"],
+                                          stage="growth")
+    assert lifecycle.balance_check(got, surveys_loaded=True, computable=ALL).balanced and len(got) == 7
+    # The stage keeps one of its primary KPIs (DAU), the goal all of its own.
+    assert {"dau", "mrr", "arpu", "customer_churn_rate", "trial_conversion_rate"} <= set(got)
+
+
+def test_a_fix_keeps_the_last_primary_kpi_of_the_stage_or_a_goal():
+    kpis = ["dau", "mrr", "arpu", "customer_churn_rate", "trial_conversion_rate", "retention_rate"]
+    assert wizard.last_primaries(kpis, ["revenue"], "growth") == {"dau"}
+    report = lifecycle.balance_check(kpis, surveys_loaded=False, computable=ALL, goals=["revenue"], stage="growth")
+    f = next(f for f in report.findings if f.rule == "perspective")   # 4 of 6 customer KPIs
+    order = wizard.importance_order(["revenue"], "growth")
+    plain = wizard.plan_fix(kpis, f, order=order, surveys_loaded=False, computable=ALL)
+    kept = wizard.plan_fix(kpis, f, order=order, surveys_loaded=False, computable=ALL, keep={"dau"})
+    # Customer KPIs here: DAU, churn, trial conversion (recommended, DAU last) and retention rate
+    # (added by the user: dropped only as a last resort). DAU is the stage's last primary KPI.
+    assert plain.remove == "dau"
+    assert kept.remove == "trial_conversion_rate" and kept.add == plain.add == f.suggestion
 
 
 def test_custom_kpi_tags_count_in_the_balance():

@@ -3,21 +3,24 @@ annotations; segment lines; contributions; cohorts; funnels; MRR movements; acti
 
 Each function takes frames the core (``kpi/analysis.py``, ``kpi/compute.py``) already computed and
 only shapes them for drawing. Numbers in tooltips are the app's own formatted strings, so a
-tooltip shows exactly what a card shows; status colours come from ``kpi.goals.COLOUR_HEX`` only.
+tooltip shows exactly what a card shows; every colour with a meaning comes from the one colour
+language of ``kpi/colours.py`` (green good news, amber at risk, red bad news, grey no status; target
+lines in one neutral ink).
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
-
 import math
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from kpi.analysis import ANOMALY_WINDOW, period_label
-from kpi.formatting import format_change, format_value
-from kpi.goals import COLOUR_HEX, STATUS_STYLE
+from kpi.analysis import ANOMALY_WINDOW, how_unusual, period_label
+from kpi.colours import COLOUR_HEX, TARGET_LINE, change_colour, status_hex
+from kpi.formatting import format_change, format_date, format_value
+from kpi.goals import period_end, period_index, period_start
 
 HEIGHT = 360   # Streamlit's theme fits title, axes and legend inside it
 GREEN, AMBER, RED, GREY = COLOUR_HEX["green"], COLOUR_HEX["amber"], COLOUR_HEX["red"], COLOUR_HEX["grey"]
@@ -34,7 +37,62 @@ UNIT_WORDS = {"currency": "$", "rate": "%", "count": "count", "score": "score", 
               "hours": "hours", "days": "days", "points": "points", "ratio": "×", "per_kloc": "per KLOC"}
 AXIS_FORMAT = {"rate": ".1%", "currency": "$,.0f", "count": ",.0f", "score": ",.1f", "ratio": ",.2f",
                "per_kloc": ",.2f", "minutes": ",.1f", "hours": ",.1f", "days": ",.1f", "points": ",.1f"}
-X_FORMAT = {"day": "%d %b %y", "week": "%d %b %y", "month": "%b %Y", "quarter": "%b %Y", "year": "%Y"}
+# Time axes: one label per labelled period, in the app's date words ("31 Oct 2026", "Oct 2026",
+# "Q4 2026", "2026"); tick_label is the Python twin of what the axis draws.
+X_FORMAT = {"day": "%d %b %Y", "week": "%d %b %Y", "month": "%b %Y", "quarter": "%Y", "year": "%Y"}
+AXIS_LABELS = 12   # at most this many labels on a time axis: beyond it, every 2nd, 3rd … period
+NICE_STEPS = {"day": (1, 2, 7, 14, 28), "week": (1, 2, 4, 13, 26, 52), "month": (1, 2, 3, 6, 12, 24),
+              "quarter": (1, 2, 4, 8), "year": (1, 2, 5, 10, 20, 50)}
+# Months, quarters and years are labelled on calendar boundaries (every 3rd month: Jan, Apr, Jul,
+# Oct); days and weeks counting back from the latest, so the latest period always has its label.
+CALENDAR_ALIGNED = ("month", "quarter", "year")
+
+
+def tick_label(period, grain: str) -> str:
+    """The label a time axis writes under a period: '05 Feb 2024', 'Feb 2024', 'Q1 2024', '2024' —
+    the period's label without "week of" (an axis of weeks is read by the dates of their Mondays)."""
+    return period_label(pd.Timestamp(period).date(), "day" if grain == "week" else grain)
+
+
+def axis_periods(first, last, grain: str) -> list:
+    """Every period start of ``grain`` from the period holding ``first`` to the one holding ``last``."""
+    start, end = period_start(pd.Timestamp(first).date(), grain), pd.Timestamp(last).date()
+    out = []
+    while start <= end:
+        out.append(start)
+        start = period_end(start, grain) + dt.timedelta(days=1)
+    return out
+
+
+def tick_periods(periods, grain: str, max_labels: int = AXIS_LABELS) -> list:
+    """The periods a time axis labels: all of them when they fit in ``max_labels``, else every
+    k-th, k the smallest of NICE_STEPS[grain] that fits (then whatever fits) — each label once."""
+    ps = sorted({pd.Timestamp(p).date() for p in periods})
+    if len(ps) <= max_labels:
+        return ps
+    steps = [s for s in NICE_STEPS[grain]] + [-(-len(ps) // max_labels)]
+    for step in steps:
+        if grain in CALENDAR_ALIGNED:
+            picked = [p for p in ps if period_index(p, grain) % step == 0]
+        else:
+            picked = ps[::-1][::step][::-1]
+        if picked and len(picked) <= max_labels:
+            return picked
+    return ps[::-1][::steps[-1]][::-1]
+
+
+def time_axis(dates, grain: str, max_labels: int = AXIS_LABELS) -> alt.Axis:
+    """An x axis over the periods spanning ``dates`` (every date a layer draws), each labelled
+    once at its start: explicit tick values, so the axis never repeats a month nor runs past the data."""
+    ts = [pd.Timestamp(d) for d in dates if d is not None and not pd.isna(d)]
+    if not ts:
+        return alt.Axis(title=None, grid=False)
+    ticks = tick_periods(axis_periods(min(ts), max(ts), grain), grain, max_labels)
+    values = [alt.DateTime(year=p.year, month=p.month, date=p.day) for p in ticks]
+    quarter = {"labelExpr": "'Q' + quarter(datum.value) + ' ' + timeFormat(datum.value, '%Y')"} \
+        if grain == "quarter" else {}
+    return alt.Axis(values=values, format=X_FORMAT[grain], labelOverlap=True, grid=False, labelFlush=False,
+                    title=None, **quarter)
 
 
 def axis_title(name: str, unit: str) -> str:
@@ -71,14 +129,15 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
                 status=None, band=None, compare: pd.DataFrame | None = None, compare_label: str = "",
                 moving: pd.DataFrame | None = None, moving_label: str = "", judged: pd.DataFrame | None = None,
                 annotations: pd.DataFrame | None = None, title: str | None = None,
-                height: int = HEIGHT) -> alt.LayerChart:
+                height: int = HEIGHT, direction: str | None = None) -> alt.LayerChart:
     """One KPI over time.
 
-    ``series``: period, value, partial. ``status``: a :class:`kpi.goals.Status` (target line in its
-    status colour, pace line from baseline to target). ``band``: a
-    :class:`kpi.analysis.ProjectionBand`. ``compare``: ``analysis.comparison`` output. ``moving``:
-    ``analysis.moving_average`` output. ``judged``: ``analysis.anomalies`` output (anomalies are
-    ringed in red). ``annotations``: date, label, kind ('release' or 'note').
+    ``series``: period, value, partial. ``status``: a :class:`kpi.goals.Status` (target line in
+    neutral ink, pace line from baseline to target, the projection in its forecast reading's
+    colour). ``band``: a :class:`kpi.analysis.ProjectionBand`. ``compare``:
+    ``analysis.comparison`` output. ``moving``: ``analysis.moving_average`` output. ``judged``:
+    ``analysis.anomalies`` output (anomalies are ringed green or red by whether they went the KPI's
+    better ``direction``, grey without one). ``annotations``: date, label, kind ('release' or 'note').
     """
     definition = _short(description) if description else name
     data = series[["period", "value", "partial"]].copy()
@@ -100,15 +159,17 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
         dash_domain.append(label)
         dash_range.append(dash)
 
-    status_colour = status.colour if status is not None else GREY
+    # The target is a fact, drawn in neutral ink; the projection carries the forecast reading's
+    # colour (green reaches the target, amber falls a little short, red falls far short).
+    projection_colour = status_hex(status.forecast) if status is not None and status.forecast else ACTUAL
     if status is not None and status.target is not None:
-        legend_entry("Target", status_colour, [1, 0])
+        legend_entry("Target", TARGET_LINE, [1, 0])
         legend_entry("Pace to target", GREY, [6, 4])
         all_values += [status.target]
         if status.baseline is not None:
             all_values.append(status.baseline)
     if band is not None:
-        legend_entry("Projection", status_colour if status is not None else ACTUAL, [2, 3])
+        legend_entry("Projection", projection_colour, [2, 3])
         all_values += [v for v in band.points["value"] if pd.notna(v)]
     if compare is not None and not compare.empty:
         legend_entry(compare_label or "Earlier period", COMPARE, [4, 3])
@@ -127,8 +188,14 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
                        legend=alt.Legend(orient="bottom", title=None, symbolStrokeWidth=3, labelLimit=160,
                                          columns=3))
     dash = alt.StrokeDash("series:N", scale=_legend_scale(dash_domain, dash_range), legend=None)
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True,
-                                                 grid=False))
+    span = list(data["t"])
+    if status is not None and status.target is not None and status.baseline_date is not None:
+        span += [status.baseline_date, status.deadline]
+    if band is not None:
+        span += list(band.points["period"])
+    if notes is not None:
+        span += list(notes["t"])
+    x = alt.X("t:T", title=None, axis=time_axis(span, grain))
     y = alt.Y("value:Q", title=axis_title(name, unit), axis=alt.Axis(format=fmt, titleLimit=260),
               scale=alt.Scale(zero=False, nice=True))
     tooltip = [alt.Tooltip("Period:N"), alt.Tooltip("Value:N", title=name), alt.Tooltip("What it is:N")]
@@ -148,8 +215,7 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
         shape=alt.condition("datum.partial", alt.value("diamond"), alt.value("circle"))))
 
     if status is not None and status.target is not None:
-        target_text = (f"Target {format_value(status.target, unit)} by {status.deadline:%d %b %Y} — "
-                       f"{status.label}")
+        target_text = f"{status.target_words()} — {status.label}: {status.reason()}"
         tgt = pd.DataFrame({"value": [status.target], "series": ["Target"], "Target": [target_text]})
         layers.append(alt.Chart(tgt).mark_rule(strokeWidth=2).encode(
             y="value:Q", color=colour, strokeDash=dash, tooltip=[alt.Tooltip("Target:N")]))
@@ -157,8 +223,8 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
             pace = pd.DataFrame({
                 "t": _ts([status.baseline_date, status.deadline]),
                 "value": [status.baseline, status.target], "series": ["Pace to target"] * 2,
-                "Pace": [f"Baseline {format_value(status.baseline, unit)} on {status.baseline_date:%d %b %Y}",
-                         f"Target {format_value(status.target, unit)} on {status.deadline:%d %b %Y}"]})
+                "Pace": [f"Baseline {format_value(status.baseline, unit)} on {format_date(status.baseline_date)}",
+                         f"Target {format_value(status.target, unit)} on {format_date(status.deadline)}"]})
             layers.append(alt.Chart(pace).mark_line(strokeWidth=1.5).encode(
                 x=x, y=y, color=colour, strokeDash=dash, tooltip=[alt.Tooltip("Pace:N", title="Pace line")]))
 
@@ -170,7 +236,7 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
         pts["Projected"] = [format_value(v, unit) for v in pts["value"]]
         pts["Band"] = [f"{format_value(lo, unit)} to {format_value(hi, unit)}" if lo is not None and pd.notna(lo)
                        else "—" for lo, hi in zip(pts["low"], pts["high"])]
-        band_colour = status_colour if status is not None else ACTUAL
+        band_colour = projection_colour
         if pts["low"].notna().any():
             layers.append(alt.Chart(pts[pts["low"].notna()]).mark_area(opacity=0.14, color=band_colour).encode(
                 x=x, y=alt.Y("low:Q"), y2="high:Q"))
@@ -206,16 +272,20 @@ def trend_chart(series: pd.DataFrame, *, name: str, unit: str, grain: str, descr
         odd["Period"] = [period_label(p, grain) for p in odd["period"]]
         odd["Value"] = [format_value(v, unit) for v in odd["value"]]
         odd["Why unusual"] = [
-            f"{abs(d):.1f} MADs {direction} the median of the previous {ANOMALY_WINDOW} {grain}s "
-            f"({format_value(m, unit)})" if not math.isinf(d) else
+            how_unusual(d, direction, m, unit, grain) + f" of the previous {ANOMALY_WINDOW} {grain}s"
+            if not math.isinf(d) else
             f"{direction} the previous {ANOMALY_WINDOW} {grain}s, which were all {format_value(m, unit)}"
             for d, direction, m in zip(odd["deviation"], odd["direction"], odd["median"])]
-        layers.append(alt.Chart(odd).mark_point(size=260, filled=False, strokeWidth=2.5, color=RED).encode(
-            x=x, y=y, tooltip=[alt.Tooltip("Period:N"), alt.Tooltip("Value:N", title=name),
-                               alt.Tooltip("Why unusual:N")]))
+        # Unusual is not bad by itself: a ring is green when the jump went the KPI's better way, red
+        # when it went the worse way (grey when the chart does not know which way is better).
+        odd["ring"] = [COLOUR_HEX[change_colour(1.0 if d == "above" else -1.0, direction)] if direction else GREY
+                       for d in odd["direction"]]
+        layers.append(alt.Chart(odd).mark_point(size=260, filled=False, strokeWidth=2.5).encode(
+            x=x, y=y, color=alt.Color("ring:N", scale=None, legend=None),
+            tooltip=[alt.Tooltip("Period:N"), alt.Tooltip("Value:N", title=name), alt.Tooltip("Why unusual:N")]))
 
     if notes is not None:
-        notes["Date"] = [f"{d:%d %b %Y}" for d in notes["date"]]
+        notes["Date"] = [format_date(d) for d in notes["date"]]
         notes["Note"] = [("Released: " if k == "release" else "Note: ") + _short(lbl, 120)
                          for lbl, k in zip(notes["label"], notes["kind"])]
         notes["series"] = ["Release" if k == "release" else "Note" for k in notes["kind"]]
@@ -265,7 +335,7 @@ def segment_chart(frame: pd.DataFrame, *, name: str, unit: str, grain: str, segm
                       for p, part in zip(data["period"], data["partial"])]
     data["Value"] = [format_value(v, unit) for v in data["value"]]
     seg_title = segment_column.replace("_", " ")
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True, grid=False))
+    x = alt.X("t:T", title=None, axis=time_axis(data["t"], grain))
     y = alt.Y("value:Q", title=axis_title(name, unit), axis=alt.Axis(format=y_format(unit, data["value"])),
               scale=alt.Scale(zero=False, nice=True))
     colour = alt.Color("segment:N", title=None, sort=keep, scale=alt.Scale(range=SEGMENT_COLOURS),
@@ -305,6 +375,11 @@ def contribution_chart(contrib: pd.DataFrame, *, name: str, unit: str, direction
     data["Before"] = [format_value(v, unit) for v in data["before"]]
     data["After"] = [format_value(v, unit) for v in data["after"]]
     data["Own change"] = [format_change(v, unit) for v in data["change"]]
+    # Each bar says its segment's size (its share of the earlier period's base or total), so a big
+    # contribution from a small segment stands out.
+    share = [f"{w * 100:.0f} %" if w is not None and pd.notna(w) else None for w in data["weight"]]
+    data["Size"] = [f"{s} of {before_label}" if s else "—" for s in share]
+    data["segment"] = [f"{seg} · {s}" if s else seg for seg, s in zip(data["segment"], share)]
     seg_title = segment_column.replace("_", " ")
     order = list(data["segment"])
     axis = (alt.Axis(labelExpr="format(datum.value * 100, '.1f') + ' pp'") if unit == "rate"
@@ -316,14 +391,15 @@ def contribution_chart(contrib: pd.DataFrame, *, name: str, unit: str, direction
         color=alt.Color("effect:N", scale=alt.Scale(domain=["Helped", "Hurt", "No change", "Other"],
                                                     range=[GREEN, RED, GREY, COMPARE]), legend=None),
         tooltip=[alt.Tooltip("segment:N", title=seg_title), alt.Tooltip("Contribution:N"),
-                 alt.Tooltip("Before:N", title=before_label), alt.Tooltip("After:N", title=after_label),
-                 alt.Tooltip("Own change:N")])
+                 alt.Tooltip("Size:N"), alt.Tooltip("Before:N", title=before_label),
+                 alt.Tooltip("After:N", title=after_label), alt.Tooltip("Own change:N")])
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color=GREY).encode(x="x:Q")
     return alt.layer(bars, zero).properties(
         # Streamlit's theme fits title, axes and legend inside the height: leave room for them.
         height=30 * len(data) + 170,
         title=alt.TitleParams(f"What changed: {before_label} → {after_label}",
-                              subtitle="Largest first · green helped, red hurt", anchor="start"))
+                              subtitle=f"Largest first · green helped, red hurt · each {seg_title} with its size "
+                                       f"(share of {before_label})", anchor="start"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,7 +475,7 @@ def mrr_movements_chart(moves: pd.DataFrame, grain: str) -> alt.Chart:
     data["Period"] = [period_label(p, grain) + (" (partial)" if part else "")
                       for p, part in zip(data["period"], data["partial"])]
     data["Amount"] = [format_value(v, "currency") for v in data["amount"]]
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True, grid=False))
+    x = alt.X("t:T", title=None, axis=time_axis(data["t"], grain))
     bars = alt.Chart(data).mark_bar().encode(
         x=x, y=alt.Y("amount:Q", title="MRR movement ($ per period)", axis=alt.Axis(format="$,.0f")),
         color=alt.Color("movement:N", scale=alt.Scale(domain=list(MOVEMENT_COLOURS), range=list(MOVEMENT_COLOURS.values())),
@@ -431,7 +507,7 @@ def active_users_chart(periods: pd.DataFrame, grain: str) -> alt.Chart:
     long["Period"] = [period_label(p, grain) + (" (partial)" if part else "")
                       for p, part in zip(long["period"], long["partial"])]
     long["Users"] = [format_value(v, "count") for v in long["users"]]
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True, grid=False))
+    x = alt.X("t:T", title=None, axis=time_axis(long["t"], grain))
     return alt.Chart(long).mark_line(point=True, strokeWidth=2).encode(
         x=x, y=alt.Y("users:Q", title="Active users (count, mean per day)", axis=alt.Axis(format=",.0f")),
         color=alt.Color("Metric:N", sort=list(names.values()), scale=alt.Scale(range=SEGMENT_COLOURS[:3]),
@@ -449,7 +525,7 @@ def stickiness_chart(periods: pd.DataFrame, grain: str) -> alt.Chart:
     data["Period"] = [period_label(p, grain) + (" (partial)" if part else "")
                       for p, part in zip(data["period"], data["partial"])]
     data["Stickiness"] = [format_value(v, "rate") for v in data["stickiness"]]
-    x = alt.X("t:T", title=None, axis=alt.Axis(format=X_FORMAT.get(grain, "%b %Y"), labelOverlap=True, grid=False))
+    x = alt.X("t:T", title=None, axis=time_axis(data["t"], grain))
     return alt.Chart(data).mark_line(point=True, strokeWidth=2, color=ACTUAL).encode(
         x=x, y=alt.Y("stickiness:Q", title="Stickiness (%)", axis=alt.Axis(format=".0%"),
                      scale=alt.Scale(zero=True)),
@@ -507,7 +583,7 @@ def _spec(chart: str, kwargs: dict) -> dict:
 
 def status_colour(status: str) -> str:
     """The hex colour of a status key (achieved, on_track, ...): the one palette of the app."""
-    return COLOUR_HEX[STATUS_STYLE[status][1]]
+    return status_hex(status)
 
 
 CHARTS.update({f.__name__: f for f in (trend_chart, segment_chart, contribution_chart, cohort_heatmap, funnel_chart,

@@ -140,23 +140,56 @@ _UNIT_WORDS = {"count": "a count", "currency": "money ($)", "rate": "a rate (%)"
                "points": "points", "per_kloc": "per 1,000 lines of code"}
 
 
-def smart_check_view(report, kpi: str | None = None, name: str | None = None, unit: str | None = None,
-                     direction: str = "higher", grain: str = "month") -> None:
-    """A goals.SmartReport as five lines a PM reads: letter, verdict, reason (the KPI's id in the
-    reasons shown as its name, and the Achievable changes in its unit, when given)."""
+def _smart_reason(report, c, kpi: str | None, name: str | None, unit: str | None, direction: str,
+                  grain: str) -> str:
+    """Why a SMART letter passes or not, in the PM's words: the KPI's id shown as its name, and
+    the Achievable changes in its unit, when given."""
     import re as _re
     from kpi.wizard import achievable_words
+    reason = c.reason
+    if c.letter == "A" and unit:
+        reason = achievable_words(report, unit, direction, grain) or reason
+    if kpi and name:
+        reason = _re.sub(rf"\b{_re.escape(kpi)}\b", lambda _m: name, reason)
+    return _plain(reason)   # it names the KPI and the objective: user text
+
+
+def _smart_icon(c) -> str:
+    if c.letter == "A" and c.verdict == "stretch":
+        return ":orange[:material/warning:]"
+    return _SMART_ICON.get(c.ok, _SMART_ICON[None])
+
+
+def smart_check_view(report, kpi: str | None = None, name: str | None = None, unit: str | None = None,
+                     direction: str = "higher", grain: str = "month") -> None:
+    """A goals.SmartReport as five lines a PM reads: letter, verdict, reason."""
     for c in report.checks:
-        icon = _SMART_ICON.get(c.ok, _SMART_ICON[None])
-        if c.letter == "A" and c.verdict == "stretch":
-            icon = ":orange[:material/warning:]"
         verdict = _BAND_WORDS.get(c.verdict, c.verdict) if c.letter == "A" else ("yes" if c.ok else "no")
-        reason = c.reason
-        if c.letter == "A" and unit:
-            reason = achievable_words(report, unit, direction, grain) or reason
-        if kpi and name:
-            reason = _re.sub(rf"\b{_re.escape(kpi)}\b", lambda _m: name, reason)
-        _st.markdown(f"{icon} **{c.letter}** · {c.name}: {verdict} — {_plain(reason)}")   # names an objective, a KPI
+        reason = _smart_reason(report, c, kpi, name, unit, direction, grain)
+        _st.markdown(f"{_smart_icon(c)} **{c.letter}** · {c.name}: {verdict} — {reason}")
+
+
+_SMART_BADGE = {True: ("green", ":material/check:"), False: ("red", ":material/close:"),
+                None: ("gray", ":material/help:")}
+
+
+def smart_ticks(report, kpi: str | None = None, name: str | None = None, unit: str | None = None,
+                direction: str = "higher", grain: str = "month") -> None:
+    """A goals.SmartReport as five compact ticks on one line (S M A R T, the Achievable band beside
+    its A), then the reason only for a letter that fails — or, for a stretch, what it asks."""
+    badges = []
+    for c in report.checks:
+        colour, icon = ("orange", ":material/warning:") if c.letter == "A" and c.verdict == "stretch" \
+            else _SMART_BADGE.get(c.ok, _SMART_BADGE[None])
+        band = f" {_BAND_WORDS.get(c.verdict, c.verdict)}" if c.letter == "A" else ""
+        badges.append(f":{colour}-badge[{icon} {c.letter}{band}]")
+    _st.markdown("SMART " + " ".join(badges),
+                 help=" · ".join(f"{c.letter}: {c.name}" for c in report.checks)
+                 + ". Realistic: the change it needs per period is within the best quarter of past changes; "
+                   "a stretch: within the best one; unrealistic: beyond it.")
+    for c in report.checks:
+        if c.ok is False or (c.letter == "A" and c.verdict in ("stretch", "unknown")):
+            _st.caption(f"{_smart_icon(c)} **{c.name}**: {_smart_reason(report, c, kpi, name, unit, direction, grain)}")
 
 
 def smart_summary(report) -> str:
@@ -263,15 +296,20 @@ def custom_kpi_builder(ws, *, key: str = "ckb") -> str | None:
     return None
 
 
-@_st.cache_data(show_spinner=False, max_entries=64)
-def _segment_names(key: tuple, _ws) -> list:
-    return sorted({c for cols in _ws.segment_columns().values() for c in cols}
-                  | ({"channel"} if _ws.has("customers") else set()))
+@_st.cache_data(show_spinner=False, max_entries=128)
+def _split_problems(key: tuple, kpi: str, columns: tuple, name: str, _ws) -> dict:
+    from kpi.segments import split_problem
+    return {c: split_problem(_ws, kpi, c, name=name) for c in columns}
+
+
+def split_problems(ws, kpi: str, columns, name: str) -> dict[str, str | None]:
+    """For each column, None when ``kpi`` can be split by it, else the sentence saying why not (cached)."""
+    return _split_problems(_session.data_key(ws), kpi, tuple(columns), name, ws)
 
 
 def segment_names(ws) -> list[str]:
-    """The columns a KPI can be broken down by: datasets' extra columns, and channel with customers."""
-    return _segment_names(_session.data_key(ws), ws)
+    """The columns a KPI can be broken down by: the sidebar's (kpi.segments.breakdown_columns)."""
+    return _session.segment_choices(ws)
 
 
 @_st.cache_data(show_spinner=False, max_entries=128)

@@ -21,7 +21,8 @@ import streamlit as st
 from kpi import coverage
 from kpi.catalog import CATALOG
 from kpi.datasets import DATASETS, Column
-from kpi.detect import DERIVED_INPUTS, Detection, FileLayout, detect, explain_no_match, read_sample, sniff
+from kpi.detect import (DERIVED_INPUTS, Detection, FileLayout, detect, explain_no_match, labels_of, read_sample,
+                        sniff)
 from kpi.errors import KpiError
 from kpi.formatting import format_value
 from kpi.goals import COLOUR_HEX
@@ -30,6 +31,7 @@ from kpi.quality import QualityReport, quality_report
 from kpi.questions import questions_for
 from kpi.workspace import Workspace
 from ui import session
+from ui.charts import tick_label, tick_periods
 from ui.ingest_questions import ask
 from ui.text import plain  # noqa: F401 - pages call data_page.plain too
 
@@ -80,7 +82,7 @@ class StagedFile:
             return self.detection
         if dataset not in self.by_dataset:
             self.by_dataset[dataset] = detect(list(self.layout.columns), self.sample, self.name, dataset=dataset,
-                                              ws=session.workspace())
+                                              ws=session.workspace(), labels=labels_of(self.layout))
         return self.by_dataset[dataset]
 
 
@@ -116,7 +118,8 @@ def _read(staged: StagedFile) -> None:
         staged.layout = sniff(staged.path, file_name=staged.name)
         staged.sample = read_sample(staged.layout)
         # The workspace remembers how earlier exports with this header were mapped.
-        staged.detection = detect(list(staged.layout.columns), staged.sample, staged.name, ws=session.workspace())
+        staged.detection = detect(list(staged.layout.columns), staged.sample, staged.name, ws=session.workspace(),
+                                  labels=labels_of(staged.layout))
         staged.personal = detect_personal_data(list(staged.layout.columns), staged.sample)
     except KpiError as exc:
         staged.error = str(exc)
@@ -252,6 +255,7 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
         return None
 
     guessed = staged.detection_for(dataset)
+    evidence_notes(guessed)
     columns = list(layout.columns)
     st.markdown("**Columns** — which column of the file holds each of the dataset's columns (required ones "
                 "are marked \\*). Columns you leave unmapped are kept for breakdowns (plan, country…).")
@@ -318,10 +322,32 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
         stored = next((canon for canon, s in mapping.items() if s == src), src)
         if stored in frame.columns:
             frame[stored] = "(pseudonymised)"
-    st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 320),
+    st.dataframe(no_none(frame), hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 320),
                  column_config=_preview_columns(dataset, frame))
     return LoadRequest(staged, dataset, {k: v for k, v in mapping.items()}, tuple(drop), tuple(pseudo), mode,
                        answers, expect)
+
+
+def no_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """Empty cells shown empty: a text column's missing values would otherwise read "None"."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
+            out[col] = out[col].astype(object).where(out[col].notna(), "")
+    return out
+
+
+def evidence_notes(det: Detection) -> None:
+    """How the file was read: each decision that changes numbers with the evidence behind it, in words."""
+    decisions = [d for d in getattr(det, "decisions", []) if d.evidence]
+    if not decisions:
+        return
+    with st.expander(f":material/fact_check: How this file was read ({len(decisions)} decision"
+                     f"{'s' if len(decisions) > 1 else ''} from its values and headers)", expanded=True):
+        for d in decisions:
+            sure = "" if d.topic == "shape" else f" — {_confidence_words(d.confidence)}"
+            ask = " (asked below)" if d.question else ""
+            st.markdown(f"- {plain(d.evidence[0].upper() + d.evidence[1:])}{sure}{ask}")
 
 
 def _questions(ws: Workspace, staged: StagedFile, dataset: str, mapping: dict) -> list:
@@ -495,9 +521,12 @@ def rows_per_month_chart(report: QualityReport) -> alt.Chart | None:
         return None
     frame["month"] = pd.to_datetime(frame["month"])
     frame["Rows"] = frame["rows"]
-    frame["label"] = frame["month"].dt.strftime("%b %Y")
+    frame["label"] = [tick_label(m, "month") for m in frame["month"]]
     frame["gap"] = frame["rows"] == 0
-    base = alt.Chart(frame).encode(x=alt.X("yearmonth(month):T", title=None, axis=alt.Axis(format="%b %y")))
+    # One bar per month of the data and no more; each labelled month once (every k-th when many).
+    shown = [tick_label(m, "month") for m in tick_periods(frame["month"], "month")]
+    base = alt.Chart(frame).encode(x=alt.X("label:O", sort=list(frame["label"]), title=None,
+                                           axis=alt.Axis(values=shown, labelAngle=0, labelOverlap=True)))
     bars = base.mark_bar(color=BAR_COLOUR).encode(
         y=alt.Y("Rows:Q", title="Rows per month"),
         tooltip=[alt.Tooltip("label:N", title="Month"), alt.Tooltip("Rows:Q", format=",")])
@@ -562,7 +591,7 @@ def quality_details(ws: Workspace, dataset: str) -> None:
                 st.caption(f"Affects: {kpi_names(issue.affects)}", help=kpi_definitions(issue.affects))
                 with st.expander(f"Example rows ({min(len(issue.examples), issue.count)} of "
                                  f"{format_value(issue.count, 'count')})"):
-                    st.dataframe(issue.examples, hide_index=True, width="stretch")
+                    st.dataframe(no_none(issue.examples), hide_index=True, width="stretch")
     with nulls_col:
         st.markdown("**Empty values per column**")
         nulls = pd.DataFrame([{"Column": col + (" *" if col in ds.required else ""), "Empty": n,

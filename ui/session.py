@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from kpi import access, catalog
-from kpi.compute import GRAINS, as_of_date, column_values, compute, segment_options
+from kpi.compute import GRAINS, as_of_date, column_values, compute
 from kpi.errors import KpiError, WorkspaceGone
 from kpi.workspace import Workspace
 from kpi.workspaces import (SAMPLE_ID, open_or_recover, open_sample, is_valid_id, new_workspace_id,
@@ -173,7 +173,11 @@ Filters = tuple[tuple[str, tuple[str, ...]], ...]   # ((column, (value, ...)), .
 
 @dataclass(frozen=True)
 class View:
-    """The controls every page shares (sidebar): grain, date range, segment, filter, as-of date."""
+    """The controls every page shares (sidebar): grain, date range, segment, filter, as-of date.
+
+    ``as_of`` is the sidebar's "To" date: the day the whole app is viewed as of ("where did we
+    stand at the end of June?"). Every page computes its numbers and statuses as of it, and says
+    so; without one, the data's own as-of date applies (:func:`view_as_of`)."""
     grain: str = "month"
     start: dt.date | None = None
     end: dt.date | None = None
@@ -190,7 +194,7 @@ def view() -> View:
     s = st.session_state
     col, vals = s.get("filter_col") or None, tuple(s.get("filter_vals") or ())
     return View(grain=s.get("grain", "month"), start=s.get("start"), end=s.get("end"),
-                segment=s.get("segment") or None, as_of=s.get("as_of"),
+                segment=s.get("segment") or None, as_of=s.get("end"),
                 filters=((col, vals),) if col and vals else ())
 
 
@@ -239,7 +243,19 @@ def _as_of_cached(key: tuple):
 
 
 def workspace_as_of(ws: Workspace) -> dt.date | None:
+    """The data's as-of date: the latest day any loaded dataset has a row (not after today)."""
     return _as_of_cached(data_key(ws))
+
+
+def view_as_of(ws: Workspace) -> dt.date | None:
+    """The one date the whole app is viewed as of: the sidebar's "To" date when set (it cannot
+    be after the data's as-of date), else the data's as-of date. The Scorecard, Goals, Trends,
+    the alerts banner, the sidebar caption, exports and digests all use it."""
+    data = workspace_as_of(ws)
+    chosen = view().as_of
+    if chosen is None or data is None:
+        return data
+    return min(chosen, data)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -264,7 +280,8 @@ def grains() -> tuple[str, ...]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _segment_choices_cached(key: tuple) -> list[str]:
-    return segment_options(_open(workspace_id_from_key(key)))
+    from kpi.segments import breakdown_columns
+    return breakdown_columns(_open(workspace_id_from_key(key)))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -278,7 +295,8 @@ def filter_values(ws: Workspace, column: str) -> list[str]:
 
 
 def segment_choices(ws: Workspace) -> list[str]:
-    """The columns the sidebar offers for a breakdown."""
+    """The columns the sidebar offers for a breakdown or a filter, and "what changed" compares:
+    the segment columns of the data (kpi.segments: few values, not ids, dates, flags or text)."""
     return _segment_choices_cached(data_key(ws))
 
 

@@ -17,6 +17,8 @@ import streamlit as st
 from kpi import access, workspaces
 from kpi.compute import GRAINS
 from kpi.errors import KpiError
+from kpi.colours import STREAMLIT_NAME, status_colour
+from kpi.formatting import format_date
 from kpi.scorecard import kpi_label, needs_attention
 from ui import session
 from ui.text import plain
@@ -151,16 +153,27 @@ def _live(token: str) -> bool:
         return False
 
 
-def alerts_banner(ws, statuses) -> None:
-    """One line on every page naming the targets that are off track, missed or raise an alert."""
+def alerts_banner(ws, statuses, as_of: dt.date | None = None) -> None:
+    """One line on every page naming the targets that need attention (kpi.scorecard.needs_attention:
+    off track, missed, an alert, or no data to judge them on), each with its status in the words
+    and colour the Scorecard uses, as of the date the app is viewed as of."""
     flagged = needs_attention(statuses)
     if not flagged:
         return
     # Custom KPI names are user text: shown literally, never as markdown (links, images).
-    names = ", ".join(plain(kpi_label(s.kpi, ws).name) + (" (alert)" if s.alert else f" ({s.label.lower()})")
-                      for s in flagged[:5])
+    parts, bad_news = [], False
+    for s in flagged[:5]:
+        bad = s.status in ("off_track", "missed") or s.alert
+        bad_news |= bad
+        words = s.label.lower() if s.status != "on_track" and s.status != "achieved" else ""
+        words = ", ".join(w for w in (words, "alert" if s.alert else "") if w)
+        colour = STREAMLIT_NAME["red" if bad else status_colour(s.status)]
+        parts.append(f"{plain(kpi_label(s.kpi, ws).name)} :{colour}[({words})]")
     more = f" and {len(flagged) - 5} more" if len(flagged) > 5 else ""
-    st.warning(f"Off target: {names}{more}. The Scorecard has the details.", icon=":material/notifications:")
+    when = f" as of {format_date(as_of)}" if as_of else ""
+    show = st.error if bad_news else st.info      # red is bad news; a goal without data is grey news
+    show(f"Needs attention{when}: {', '.join(parts)}{more}. The Scorecard has the details.",
+         icon=":material/notifications:")
 
 
 def workspace_menu(ws) -> None:

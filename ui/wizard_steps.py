@@ -15,7 +15,7 @@ import streamlit as st
 from kpi import catalog, custom, lifecycle, store, wizard
 from kpi.compute import compute, imported_kpis
 from kpi.errors import KpiError
-from kpi.formatting import format_value
+from kpi.formatting import format_date, format_value
 from kpi.goals import Target, smart_check
 from kpi.scorecard import kpi_label
 from kpi.wizard import STEP_HELP, STEPS, WizardState
@@ -418,13 +418,14 @@ def balance_step(ws, state: WizardState) -> None:
                      help="Picks the balanced set of 5 to 7 KPIs closest to yours: it keeps your KPIs where it "
                           "can and draws on the recommendations for your goals and stage.", width="stretch")
     order = wizard.importance_order(state.goals, state.stage)
+    keep = wizard.last_primaries(state.kpis, state.goals, state.stage)
     for i, f in enumerate(report.findings):
         icon = {"ok": ":green[:material/check_circle:]", "note": ":blue[:material/info:]",
                 "problem": ":orange[:material/warning:]"}[f.severity]
         text, button = st.columns([3, 2], vertical_alignment="center")
         text.markdown(f"{icon} {plain(f.message)}")
         fix = wizard.plan_fix(state.kpis, f, order=order, surveys_loaded=ws.has("surveys"),
-                              computable=computable(ws), extra_tags=tags, names=all_names)
+                              computable=computable(ws), extra_tags=tags, names=all_names, keep=keep)
         if fix:
             button.button(plain(fix.label), key=f"wz_fix_{i}_{f.rule}", on_click=_apply_fix, args=(ws, fix),
                           width="stretch")
@@ -441,7 +442,8 @@ def drafts(ws, state: WizardState) -> dict[str, wizard.TargetDraft]:
         label = kpi_label(k, ws)
         entry = state.targets.get(k) or {}
         deadline = dt.date.fromisoformat(entry["deadline"]) if entry.get("deadline") else None
-        out[k] = wizard.draft_target(k, series(frame, k), as_of, label.direction, label.unit, deadline)
+        out[k] = wizard.draft_target(k, series(frame, k), as_of, label.direction, label.unit, deadline,
+                                     name=label.name)
     return out
 
 
@@ -508,7 +510,8 @@ def targets_step(ws, state: WizardState) -> None:
             if draft.baseline is not None:
                 facts.caption(f"Baseline {format_value(draft.baseline, label.unit)} "
                               f"({wizard.period_name(draft.baseline_date.replace(day=1))}) · suggested "
-                              f"{format_value(draft.suggested, label.unit)} by {draft.deadline:%d %b %Y}")
+                              f"{format_value(draft.suggested, label.unit)} by {format_date(draft.deadline)}"
+                              + (f". {plain(draft.reason)}" if draft.reason else ""))
             else:
                 facts.caption("No baseline: the data has no complete month of this KPI yet.")
             inputs, smart = st.columns([2, 3])
@@ -541,8 +544,8 @@ def targets_step(ws, state: WizardState) -> None:
                                     objective=title)
                     report = smart_check(target, series(frame, k), as_of, label.direction,
                                          has_definition=k in catalog.CATALOG or k in customs(ws),
-                                         computable=k in can, missing=missing_words(ws, k))
-                    components.smart_check_view(report, k, label.name, label.unit, label.direction)
+                                         computable=k in can, missing=missing_words(ws, k), unit=label.unit)
+                    components.smart_ticks(report, k, label.name, label.unit, label.direction)
     if changed:
         commit(ws, state)
 

@@ -30,3 +30,20 @@ def copy_in(source: Path) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(source, target)
     return wid
+
+
+def load_mrr_and_tickets(ws: Workspace) -> None:
+    """The small hand-made data of the Scorecard tests. MRR: c1 100 from 1 Jan 2025; c2 200 from
+    1 Mar to 1 Jun; c3 50 from 10 May: 100, 100, 300, 300, 350 at the months' ends, 150 on 13 Jun
+    (the as-of date). Tickets: 10 a month, 1 escalated Jan-Apr, 5 in May; 4 in June (10th to 13th),
+    2 escalated: escalation rate 0.1, 0.1, 0.1, 0.1, 0.5, 0.5; escalated tickets 1, 1, 1, 1, 5, 2."""
+    import pandas as pd
+    ws.load_frame("subscriptions", pd.DataFrame({
+        "customer_id": ["c1", "c2", "c3"], "start_date": ["2025-01-01", "2025-03-01", "2025-05-10"],
+        "end_date": [None, "2025-06-01", None], "mrr": [100, 200, 50]}))
+    rows = []
+    for month, (n, esc) in enumerate([(10, 1), (10, 1), (10, 1), (10, 1), (10, 5), (4, 2)], start=1):
+        for i in range(n):
+            rows.append({"ticket_id": f"t{month}-{i}", "created_at": f"2025-{month:02d}-{i + 10:02d} 09:00:00",
+                         "escalated": i < esc})
+    ws.load_frame("tickets", pd.DataFrame(rows))

@@ -108,19 +108,30 @@ def test_upload_own_files_opens_the_data_page_with_the_uploader():
     assert [m.value for m in at.metric][:3] == ["0 of 15", "0", f"0 of {len(CATALOG)}"]
 
 
-def test_load_the_sample_data_fills_the_workspace_and_the_sidebar(tmp_path_factory):
+def test_load_the_sample_data_lands_on_the_scorecard_with_what_next(tmp_path_factory):
     if not list(SAMPLE_DIR.glob("*.csv")):
         pytest.skip("sample_data/*.csv are not generated yet")
     wid = empty_workspace()
     at = open_app(wid, past_welcome=False)
     at.button(key="welcome_sample").click().run()
     assert not at.exception
-    assert at.title[0].value == "Your data"
-    assert at.metric[0].value == "15 of 15"
+    # Not an upload box: the sample's scorecard, with three next steps above it.
+    assert at.title[0].value == "Scorecard"
+    assert not at.get("file_uploader")
+    shown = texts(at)
+    assert "**The sample is loaded: this is its scorecard.** What next:" in shown
+    assert "Your goal and product stage give a short, balanced KPI set." in shown
+    assert "The Share button in the sidebar makes a view-only link, a report or a digest." in shown
+    assert [link.label for link in at.get("page_link")][:2] == ["1. Pick your KPIs with the wizard", "2. Set targets"]
+    assert len(at.metric) >= 5          # the sample's KPI cards
     sidebar_table = at.sidebar.dataframe[0].value
     with open_workspace(wid) as ws:
         assert set(sidebar_table["Dataset"]) == set(ws.datasets()) and len(ws.datasets()) == 15
     assert any(c.value.startswith("Data as of **") for c in at.sidebar.caption)
+    # It stays until hidden (AppTest's switch_page runs a page without the router, so the
+    # browser test tests/browser/test_scorecard_trends.py follows it to another page and back).
+    at.button(key="what_next_hide").click().run()
+    assert not at.exception and "What next:" not in texts(at) and at.title[0].value == "Scorecard"
 
 
 # -- the sidebar ---------------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from kpi import analysis, catalog, store
 from kpi.compute import compute
 from kpi.formatting import format_change, format_value
 from kpi.goals import GoalsDoc, Target, summary_line
-from kpi.scorecard import kpi_label, scorecard
+from kpi.scorecard import kpi_label, needs_attention, scorecard
 from kpi.workspace import Workspace
 from kpi.workspaces import load_sample, new_workspace_id, open_workspace, workspace_path
-from app_helpers import sample_file, copy_in
+from app_helpers import copy_in, load_mrr_and_tickets, sample_file
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
@@ -44,8 +44,13 @@ def open_page(wid: str, **query) -> AppTest:
     return at
 
 
+def shown(text: str) -> str:
+    """Markdown as the user reads it: our sentences escape $ (LaTeX) and other markdown marks."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def texts(at: AppTest) -> list[str]:
-    return [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    return [shown(m.value) for m in at.markdown] + [shown(c.value) for c in at.caption] + [i.value for i in at.info]
 
 
 def strip_tags(text: str) -> str:
@@ -56,13 +61,15 @@ def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
 
 
-def latest_values(ws: Workspace, kpis, grain="month") -> dict[str, str]:
-    """What each card must show: the core's value of the latest period, formatted by its unit."""
-    frame = compute(ws, kpis, grain=grain)
+def latest_values(ws: Workspace, kpis, grain="month", as_of=None) -> dict[str, str]:
+    """What each card must show: the core's like-for-like headline (a flow KPI's latest complete
+    period, a stock's level now), formatted by its unit."""
+    frame = compute(ws, kpis, grain=grain, as_of=as_of)
     out = {}
     for k in kpis:
-        s = analysis.series_of(frame, k)
-        out[kpi_label(k).name] = format_value(s["value"].iloc[-1], kpi_label(k).unit)
+        label = kpi_label(k)
+        head = analysis.headline(analysis.series_of(frame, k), grain, kind=label.kind)
+        out[label.name] = format_value(head.value, label.unit)
     return out
 
 
@@ -86,11 +93,12 @@ def test_sample_scorecard_matches_the_core(sample):
     assert any("starting set picked from your data" in t for t in texts(at))
     assert [h.value for h in at.subheader] == ["Financial", "Customer", "Internal process", "Learning and growth"]
     # What is off track is named first, with its numbers in its unit.
-    off = [s for s in statuses if s.status in ("off_track", "missed") or s.alert]
+    off = needs_attention(statuses)
     attention = " ".join(t for t in texts(at))
     for s in off:
         label = kpi_label(s.kpi)
-        assert f"**{label.name}** — {format_value(s.value, label.unit)}" in attention
+        assert f"**{label.name}** — {format_value(s.value, label.unit)}; " in attention
+        assert s.reason() in attention
 
 
 def test_team_view_adds_progress_projection_and_year_changes(sample):
@@ -106,7 +114,7 @@ def test_team_view_adds_progress_projection_and_year_changes(sample):
     mrr = statuses["mrr"]
     bars = [p.proto.text for p in at.get("progress")]
     assert f"Progress **{mrr.progress * 100:.0f} %** of the way · {mrr.expected * 100:.0f} % of the time gone" in bars
-    head = analysis.headline(analysis.series_of(frame, "mrr"), "month")
+    head = analysis.headline(analysis.series_of(frame, "mrr"), "month", kind="stock")
     year = format_change(head.year_change, "currency")
     assert any(year in t and "on Oct 2025" in t for t in body)
     esc = statuses["escalation_rate"]
@@ -122,21 +130,10 @@ def test_team_view_adds_progress_projection_and_year_changes(sample):
 # ------------------------------------------------------------------------------------------ hand-made data
 @pytest.fixture
 def small_id() -> str:
-    """MRR: c1 100 from 1 Jan; c2 200 from 1 Mar to 1 Jun; c3 50 from 10 May.
-    At the end of each month (20 Jun, the as-of date, for June): 100, 100, 300, 300, 350, 150.
-    Tickets: 10 a month, 1 escalated Jan-Apr, 5 in May; 4 in June to the 20th, 2 escalated.
-    Escalation rate 0.1, 0.1, 0.1, 0.1, 0.5, 0.5; escalated tickets 1, 1, 1, 1, 5, 2."""
+    """app_helpers.load_mrr_and_tickets, with its KPI set and two targets."""
     wid = new_workspace_id()
     with open_workspace(wid) as ws:
-        ws.load_frame("subscriptions", pd.DataFrame({
-            "customer_id": ["c1", "c2", "c3"], "start_date": ["2025-01-01", "2025-03-01", "2025-05-10"],
-            "end_date": [None, "2025-06-01", None], "mrr": [100, 200, 50]}))
-        rows = []
-        for month, (n, esc) in enumerate([(10, 1), (10, 1), (10, 1), (10, 1), (10, 5), (4, 2)], start=1):
-            for i in range(n):
-                rows.append({"ticket_id": f"t{month}-{i}", "created_at": f"2025-{month:02d}-{i + 10:02d} 09:00:00",
-                             "escalated": i < esc})
-        ws.load_frame("tickets", pd.DataFrame(rows))
+        load_mrr_and_tickets(ws)
         store.save_kpi_set(ws, ["mrr", "escalation_rate", "escalated_tickets"], ["quality"], "growth")
         store.save_goals(ws, GoalsDoc(targets=[
             Target("mrr", 500, date(2025, 12, 31), baseline=100, baseline_date=date(2025, 1, 31)),
@@ -147,20 +144,28 @@ def small_id() -> str:
 
 def test_small_workspace_cards_show_hand_computed_numbers(small_id):
     at = open_page(small_id)
-    shown = metrics(at)
-    # June is partial (data to 20 Jun): MRR 150, down 200 from May's 350.
-    assert shown["Monthly recurring revenue"] == ("$150.00", "-$200.00")
-    assert shown["Ticket escalation rate"][0] == "50.0 %"            # 2 of 4
-    assert shown["Escalated tickets"] == ("2", "-3")
-    assert len(shown) == 3                                           # the saved set, nothing more
+    shown_metrics = metrics(at)
+    # MRR is a stock: its level on 13 Jun (the as-of date), 150, against the end of May's 350.
+    assert shown_metrics["Monthly recurring revenue"] == ("$150", "-$200")
+    # The tickets are flows: May, the latest complete month, against April — never the 20 days of
+    # June against a whole May. Escalation rate 5 of 10 = 50 % (+40 pp); escalated tickets 5 (+4).
+    assert shown_metrics["Ticket escalation rate"] == ("50.0 %", "+40.0 pp")
+    assert shown_metrics["Escalated tickets"] == ("5", "+4")
+    assert len(shown_metrics) == 3                                   # the saved set, nothing more
     assert not any("starting set" in t for t in texts(at))
-    # MRR: progress (150 - 100) / (500 - 100) = 12.5 % against 140 / 334 = 42 % of the time: off track.
-    # Escalation rate 0.5 moved away from its 0.05 target: off track, and above its 0.3 alert level.
+    # June so far is a chip beside the value: 2 escalated of 4 tickets, 13 of 30 days.
+    assert any("Jun 2025 so far (13 of 30 days)" in m.value for m in at.markdown)
+    # MRR: progress (150 - 100) / (500 - 100) = 12.5 % with 133 / 334 = 40 % of the time gone: off
+    # track by pace (the line through Jan..May, +70 a month, reaches 860 by December: on track).
+    # Escalation rate 0.5 moved away from its 0.05 target (progress -8, "far behind" with 44 / 245
+    # = 18 % of the time gone): off track, and above its 0.3 alert level.
     summary = next(strip_tags(m.value) for m in at.markdown if "font-size:1.7rem" in m.value)
     assert summary == "2 off track"
-    assert any("Partial month" in m.value for m in at.markdown)
-    assert any("**Ticket escalation rate** — 50.0 % against a target of 5.0 % by 31 Dec 2025" in t
+    assert any("**Ticket escalation rate** — 50.0 %; target **5.0 %** by 31 Dec 2025: behind pace: "
+               "far behind with 18 % of the time gone; alert: 50.0 % is above the alert level of 30.0 %" in t
                for t in texts(at))
+    assert any("**Monthly recurring revenue** — $150; target **$500** by 31 Dec 2025: behind pace: "
+               "12 % of the way with 40 % of the time gone" in t for t in texts(at))
 
 
 def test_small_workspace_at_week_grain(small_id):
@@ -188,21 +193,24 @@ def test_empty_workspace_says_what_to_do():
 
 
 def test_the_to_date_looks_back_at_an_earlier_period(small_id):
-    # "To" 10 Apr 2025 at month grain: the scorecard stands on 30 Apr. MRR 300, as in March (± 0);
-    # escalation rate 0.1 (1 of 10), the same as March.
+    # "To" 10 Apr 2025: the whole app is viewed as of that day. MRR (a stock) on 10 Apr: 300, as at
+    # the end of March (± 0). The tickets' latest complete month is March: 1 of 10 escalated, as in
+    # February.
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["ws"] = small_id
     at.session_state["end"] = date(2025, 4, 10)
     at.run()
     at.switch_page("pages/scorecard.py").run()
     assert not at.exception
-    shown = metrics(at)
-    assert shown["Monthly recurring revenue"][0] == "$300.00"
-    assert shown["Ticket escalation rate"][0] == "10.0 %"
-    assert shown["Escalated tickets"] == ("1", "±0")
-    assert any("monthly values as of 30 Apr 2025" in c.value for c in at.caption)
+    shown_metrics = metrics(at)
+    assert shown_metrics["Monthly recurring revenue"][0] == "$300"
+    assert shown_metrics["Ticket escalation rate"] == ("10.0 %", "±0.0 pp")
+    assert shown_metrics["Escalated tickets"] == ("1", "±0")
+    assert any("as of 10 Apr 2025 (the sidebar's To date)" in c.value for c in at.caption)
+    # The statuses of that day: the escalation target was set on 30 Apr, after it (not started); MRR
+    # 300 is (300 - 100) / 400 = 50 % of the way with 69 / 334 = 21 % of the time gone: on track.
     with open_workspace(small_id) as ws:
-        doc = store.load_goals(ws)
-        then = scorecard(ws, doc, date(2025, 4, 30))
+        then = scorecard(ws, store.load_goals(ws), date(2025, 4, 10))
+    assert [s.status for s in then] == ["on_track", "not_started"]
     summary = next(strip_tags(m.value) for m in at.markdown if "font-size:1.7rem" in m.value)
-    assert summary == summary_line(then)
+    assert summary == summary_line(then) == "1 on track · 1 not started"

@@ -17,7 +17,8 @@ from kpi.workspaces import new_workspace_id, open_workspace
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAYMENTS = pd.DataFrame({"customer_id": ["a", "b", "a", "b", "a", "b"],
                          "date": ["2026-01-10", "2026-02-10", "2026-03-10", "2026-04-10", "2026-05-10", "2026-06-05"],
-                         "amount": [100.0, 200.0, 300.0, 400.0, 500.0, 50.0]})
+                         "amount": [100.0, 200.0, 300.0, 400.0, 500.0, 50.0],
+                         "product": ["Core", "Add-on"] * 3})
 # Revenue's baseline is May's 500 on 2026-05-31; a target of 2,000 by the end of June is far off.
 GOALS = GoalsDoc(targets=(Target("revenue", 2000, dt.date(2026, 6, 30), baseline=500,
                                  baseline_date=dt.date(2026, 5, 31), id="t1"),))
@@ -57,9 +58,9 @@ def test_a_view_only_link_opens_the_workspace_read_only(workspace_id):
     assert any("View only" in m.value for m in at.sidebar.markdown)   # st.badge is a markdown badge
     assert any("view-only link" in c.value for c in at.sidebar.caption)
     assert not [b for b in at.button if b.key and b.key.startswith("share_make_")]  # a viewer cannot share
-    # The alerts banner: revenue is off track.
-    assert [w.value for w in at.warning if w.value.startswith("Off target")] == [
-        "Off target: Revenue (off track). The Scorecard has the details."]
+    # The alerts banner, as of the data's date: revenue is off track (bad news, in red).
+    assert [e.value for e in at.error if e.value.startswith("Needs attention")] == [
+        "Needs attention as of 05 Jun 2026: Revenue :red[(off track)]. The Scorecard has the details."]
 
     # Data page: the upload control is disabled and the page says why.
     at.switch_page("pages/data.py").run()
@@ -101,7 +102,7 @@ def test_a_bad_link_gets_a_clear_page(workspace_id, token):
 def test_a_revoked_link_stops_working_in_an_open_session(workspace_id):
     token = access.create_share(workspace_id, "viewer")
     at = open_app(share=token)
-    assert not at.error
+    assert access.INVALID_LINK not in [e.value for e in at.error]
     access.revoke(token)
     at.run()
     assert not at.exception

@@ -3,6 +3,7 @@ releases near them, what changed by segment — and its analysis tabs, on the sa
 small hand-made workspace whose figures are worked out below."""
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -54,8 +55,8 @@ def test_sample_escalations_show_the_spike_the_release_and_the_segment(sample):
         rel = analysis.releases(ws)
     at = open_trends(wid, kpi="escalation_rate")
     body = texts(at)
-    latest = series.iloc[-1]
-    assert any(t.startswith(f"Latest, {analysis.period_label(latest['period'], 'month')}: "
+    latest = series.iloc[-1]      # the sample's data end on 31 Oct: October is complete
+    assert any(t.startswith(f"Latest complete month, {analysis.period_label(latest['period'], 'month')}: "
                             f"**{format_value(latest['value'], 'rate')}**") for t in body)
     # Every unusual month the core finds is listed with its value and the releases shipped near it.
     odd = judged[judged["anomaly"]]
@@ -130,15 +131,20 @@ def small_id() -> str:
 def test_small_workspace_spike_release_and_driver(small_id):
     at = open_trends(small_id, kpi="escalation_rate")
     body = texts(at)
-    # August runs to the 19th, the last ticket: a partial month.
-    assert "Latest, Aug 2025 (partial): **10.0 %**, −40.0 pp on the month before" in body
-    assert ("- Jul 2025: **50.0 %**, 400.0 MADs above the median (10.0 %); released in this or the previous "
-            "month: Pipeline 3.0 (03 Jul)") in body
+    # August runs to the 19th, the last ticket: the headline is July, the latest complete month,
+    # and August is "so far" — never 19 days compared with a whole July.
+    assert ("Latest complete month, Jul 2025: **50.0 %**, +40.0 pp on the month before · Aug 2025 so far "
+            "(19 of 31 days): 10.0 %") in body
+    assert ("- Jul 2025: **50.0 %**, 400.0 × the usual month-to-month spread above the median (10.0 %); "
+            "released in this or the previous month: Pipeline 3.0 (03 Jul)") in body
     assert "Ticket escalation rate rose from **10.0 %** (Jun 2025) to **50.0 %** (Jul 2025): +40.0 pp." in body
     # bug: (5 - 0.1 * 5) / 10 - (1 - 0.1 * 5) / 10 = 0.4, all of the change, with half of June's tickets.
     assert "**topic = bug** drove it most: +40.0 pp of the +40.0 pp while holding 50 % of the Jun 2025 base." in body
-    # The target: 0.05 by December, from 0.10 now, over the 4 months Aug -> Dec: -1.25 pp a month.
-    assert f"Target 5.0 % by 31 Dec 2025: **Off track**; needs {format_change(-0.0125, 'rate')} a month" in body
+    # The target: 0.05 by December from 0.10 on 30 Jun. Judged on July (50 %), the latest complete month:
+    # progress (0.5 - 0.1) / (0.05 - 0.1) = -8, far behind with 50 / 184 = 27 % of the time gone; from
+    # July to December (5 months) it needs (0.05 - 0.5) / 5 = -9 pp a month.
+    assert (f"Target 5.0 % by 31 Dec 2025: **Off track** — behind pace: far behind with 27 % of the time gone; "
+            f"needs {format_change(-0.09, 'rate')} a month for 5 more months") in body, [t for t in body if "Target" in t]
 
 
 def test_notes_are_saved_in_the_workspace_and_listed(small_id):
@@ -231,6 +237,62 @@ def test_the_sidebar_filter_from_a_link_gives_the_filtered_numbers(sample):
     assert not at.exception, [e.value for e in at.exception]
     body = texts(at)
     latest = only.iloc[-1]
-    assert any(t.startswith(f"Latest, {analysis.period_label(latest['period'], 'month')}: "
+    assert any(t.startswith(f"Now, {analysis.period_label(latest['period'], 'month')}: "      # MRR: a level
                             f"**{format_value(latest['value'], 'currency')}**") for t in body), body[:20]
     assert any("Only the rows where channel is organic" in t for t in body)
+
+
+# ------------------------------------------------------------------------------------------ a short Stripe upload
+@pytest.fixture
+def stripe_id(tmp_path) -> str:
+    """The four-month Stripe-like export of tests/stripe_like.py, ingested into a new workspace."""
+    from kpi.ingest import ingest_file
+    from stripe_like import write_stripe_like_export
+    wid = new_workspace_id()
+    with open_workspace(wid) as ws:
+        for path in write_stripe_like_export(tmp_path / "stripe").values():
+            ingest_file(ws, path)
+    return wid
+
+
+def test_the_sidebar_breakdown_splits_mrr_by_plan_and_says_why_revenue_cannot_be(stripe_id):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["ws"] = stripe_id
+    at.query_params["kpi"] = "mrr,revenue"
+    at.query_params["segment"] = "plan"        # a link with the sidebar's breakdown
+    at.run()
+    assert "plan" in at.sidebar.selectbox(key="segment").options
+    assert "Cancel At Period End" not in at.sidebar.selectbox(key="segment").options
+    assert at.sidebar.selectbox(key="segment").value == "plan"
+    at.switch_page("pages/trends.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    # MRR: its trend, then one line per plan; Revenue: its trend, then why it has no plan lines.
+    specs = [json.loads(c.spec) for c in charts(at)]
+    assert [s["title"]["text"] for s in specs][:3] == [
+        "Monthly recurring revenue", "Monthly recurring revenue by plan", "Revenue"]
+    assert specs[1]["layer"][0]["encoding"]["color"]["sort"] == ["Team", "Business", "Starter"]  # by size
+    assert ("Revenue cannot be split by plan: its rows of payments have no plan (plan is a column of "
+            "subscriptions), and no customers dataset is loaded to look it up through the customer id."
+            ) in [i.value for i in at.info]
+    # What changed in MRR follows the sidebar's plan, each plan with its size.
+    assert at.selectbox(key="trends_by_mrr").value == "plan"
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["plan", "Size (Feb 2024)", "Feb 2024", "Mar 2024", "Own change", "Contribution"]
+    assert dict(zip(table["plan"], table["Size (Feb 2024)"])) == {
+        "Business": format_value(82.5 / 286.5, "rate"), "Team": format_value(147 / 286.5, "rate"),
+        "Starter": format_value(57 / 286.5, "rate")}
+    # MRR by plan at the ends of February and March, as worked out in tests/stripe_like.py.
+    assert [tuple(r) for r in table[["plan", "Feb 2024", "Mar 2024"]].values] == [
+        (plan, format_value(feb, "currency"), format_value(mar, "currency"))
+        for plan, feb, mar in [("Business", 82.5, 165), ("Team", 147, 196), ("Starter", 57, 76)]]
+    assert table["Mar 2024"].iloc[0] == "$165"      # money shows cents only below $100
+    # "Find the one that explains most" compares only what MRR's data holds, and says so.
+    at.selectbox(key="trends_by_mrr").select("Find the one that explains most").run()
+    assert not at.exception
+    compared = next(c.value for c in at.caption if c.value.startswith("Compared "))
+    assert compared.startswith("Compared Status (")
+    assert "plan (3 values)" in compared and "Not comparable: Card Brand, Description" in compared
+    # A column Revenue's data does not hold, chosen by hand, gets the sentence too.
+    at.selectbox(key="trends_focus").select("revenue").run()
+    at.selectbox(key="trends_by_revenue").select("plan").run()
+    assert any(i.value.startswith("Revenue cannot be split by plan") for i in at.info)

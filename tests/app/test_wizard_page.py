@@ -72,8 +72,8 @@ def test_walk_the_wizard_and_save_a_balanced_set(workspace_id):
     # 3. Recommended KPIs: the primary ones ticked, each with its why, data badge and value.
     ticked = [c.label for c in at.checkbox if c.key.startswith("wz_kpi_") and c.value]
     assert ticked == ["**Daily active users**", "**Monthly active users (rolling 30 days)**",
-                      "**Average session duration**", "**Average revenue per user**", "**Customer churn rate**",
-                      "**Trial conversion rate**"]
+                      "**Average session duration**", "**Monthly recurring revenue**",
+                      "**Average revenue per user**", "**Customer churn rate**", "**Trial conversion rate**"]
     assert any(t.startswith("Primary for the goal “boost revenue”") for t in texts(at))
     assert any(t.startswith("$") for t in (m.value.strip("*") for m in at.markdown))   # ARPU's latest value
     # Add a catalog KPI by search, and remove one by unticking it.
@@ -87,7 +87,7 @@ def test_walk_the_wizard_and_save_a_balanced_set(workspace_id):
     # 4. Balance: the messages the user sees, a one-click fix, then "Balance it for me".
     shown = texts(at)
     assert any("No input KPI: nothing here measures what you put in" in t for t in shown)
-    assert any("5 of 6 KPIs look from the customer perspective" in t for t in shown)
+    assert any("5 of 7 KPIs look from the customer perspective" in t for t in shown)
     fix = next(b for b in at.button if b.label == "Add Customer support cost")
     fix.click().run()
     assert "Added Customer support cost." in [s.value for s in at.success]
@@ -105,9 +105,21 @@ def test_walk_the_wizard_and_save_a_balanced_set(workspace_id):
     click_next(at)
 
     # 5. Targets: a SMART check per KPI, targets editable (rates typed as percentages).
-    smart = [m.value for m in at.markdown if "· Specific:" in m.value]
+    # SMART is five compact ticks; a reason shows only under a letter that does not pass.
+    smart = [m.value for m in at.markdown if m.value.startswith("SMART ")]
     assert len(smart) == len(kpis)
-    assert all("**R** · Relevant: yes" in m.value for m in at.markdown if "Relevant" in m.value)
+    for letter in "SMRT":
+        assert all(f":green-badge[:material/check: {letter}]" in line for line in smart), letter
+    assert not [c.value for c in at.caption if "**Specific**" in c.value or "**Relevant**" in c.value]
+    assert not [c.value for c in at.caption if "**Achievable**" in c.value]
+    at.number_input(key="wz_t_mrr").set_value(100_000_000.0).run()     # $100M of MRR by the deadline
+    assert not at.exception
+    smart = [m.value for m in at.markdown if m.value.startswith("SMART ")]
+    assert sum(":red-badge[:material/close: A unrealistic]" in line for line in smart) == 1
+    reasons = [c.value for c in at.caption if "**Achievable**" in c.value]
+    assert len(reasons) == 1 and reasons[0].startswith(":red[:material/cancel:] **Achievable**: ")
+    assert "$" in reasons[0]                                             # the change it needs, in dollars
+    at.number_input(key="wz_t_mrr").set_value(400_000.0).run()
     at.number_input(key="wz_t_customer_churn_rate").set_value(1.5).run()
     assert not at.exception
     click_next(at)
@@ -136,6 +148,36 @@ def test_walk_the_wizard_and_save_a_balanced_set(workspace_id):
     assert any("Targets: where should each KPI be" in s.value for s in again.subheader)
 
 
+def test_balance_buttons_add_the_kpis_the_messages_name(workspace_id):
+    """Boost revenue at the growth stage, as proposed: each problem's button adds the KPI its
+    message names, and "Balance it for me" adds those same KPIs."""
+    import re
+    at = open_wizard(workspace_id)
+    at.checkbox(key="wz_goal_revenue").check().run()
+    click_next(at)
+    at.radio(key="wz_stage").set_value("growth").run()
+    click_next(at)
+    click_next(at)
+    assert [s.value for s in at.subheader] == ["Is the set balanced?"]
+    named = {}
+    for line in texts(at):
+        found = re.search(r"such as (.+?) \((\w+)\)\.$", line)
+        if found and line.startswith(":orange"):
+            named[found.group(2)] = found.group(1)
+    # The qualitative rule names employee satisfaction: NPS would crowd the customer perspective.
+    assert {"support_cost", "employee_satisfaction"} <= set(named)
+    labels = [b.label for b in at.button if b.key.startswith("wz_fix_")]
+    for kpi, name in named.items():
+        assert any(label.endswith(name) for label in labels), (name, labels)
+    at.button(key="wz_auto").click().run()
+    assert not at.exception
+    kpis = store.load_wizard(open_workspace(workspace_id))["kpis"]
+    assert {"support_cost", "employee_satisfaction"} <= set(kpis) and "nps" not in kpis
+    notice = next(s.value for s in at.success if s.value.startswith("Balanced: added "))
+    assert "Customer support cost" in notice and "Employee satisfaction" in notice
+    assert "Balanced: 7 KPIs that pass every rule." in [s.value for s in at.success]
+
+
 def test_custom_kpi_built_in_step_three_is_used_like_a_catalog_kpi(workspace_id):
     at = open_wizard(workspace_id)
     at.checkbox(key="wz_goal_satisfaction").check().run()
@@ -161,8 +203,10 @@ def test_custom_kpi_built_in_step_three_is_used_like_a_catalog_kpi(workspace_id)
     click_next(at)
     click_next(at)
     # Its SMART check knows its definition and that the data computes it.
-    lines = [m.value for m in at.markdown if "Urgent ticket share" in m.value]
-    assert any("Specific: yes" in line for line in lines) and any("Measurable: yes" in line for line in lines)
+    values = [m.value for m in at.markdown]
+    head = next(i for i, v in enumerate(values) if v.startswith("**Urgent ticket share**"))
+    ticks = next(v for v in values[head:] if v.startswith("SMART "))
+    assert ":green-badge[:material/check: S]" in ticks and ":green-badge[:material/check: M]" in ticks
 
 
 def test_wizard_without_data_still_recommends():

@@ -85,7 +85,12 @@ def test_screenshots_of_the_data_page_and_library_with_the_sample_data(app_serve
     page.goto(app_server.url)
     wait_for_app(page)
     page.get_by_role("button", name="Load the sample data").click()
-    page.get_by_text("Your data", exact=True).first.wait_for(timeout=120_000)
+    # The sample lands on its scorecard with what to do next; the Data page is one click away.
+    page.get_by_text("What next:").wait_for(timeout=120_000)
+    wait_for_app(page)
+    full_screenshot(page, "scorecard_after_loading_the_sample")
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Data").first.click()
+    page.get_by_text("Your data", exact=True).first.wait_for(timeout=60_000)
     wait_for_app(page)
     assert metric_value(page, "Datasets loaded") == "15 of 15"
     full_screenshot(page, "data_page_sample")

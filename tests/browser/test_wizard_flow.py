@@ -70,7 +70,7 @@ def test_newcomer_goes_from_goal_to_saved_balanced_set(app_server, page):
 
     # 5. Targets with their SMART check.
     page.get_by_text("Targets: where should each KPI be, and by when?").wait_for()
-    page.get_by_text(re.compile(r"Specific: yes")).nth(6).wait_for()
+    page.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^SMART")).nth(6).wait_for()
     shot(page, "wizard-5-targets")
     _next(page)
 
