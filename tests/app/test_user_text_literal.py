@@ -137,7 +137,9 @@ def test_a_view_only_stakeholder_sees_planted_text_literally(hostile_id):
 
 def test_an_uploaded_files_name_and_header_are_shown_literally(hostile_id):
     name = "export " + planted("file").replace("/", "_").replace(":", "") + ".csv"
-    body = f"customer_id,date,amount,{planted('header').replace(':', '').replace(',', ' ')}\nc1,2026-01-05,10,x\n"
+    header = planted("header").replace(":", "").replace(",", " ")
+    body = (f"customer_id,date,amount,product,{header}\n"
+            + "".join(f"c{i},2026-01-0{i},1{i},{SEGMENT_VALUE},{SEGMENT_VALUE if i % 2 else 'n/a'}\n" for i in range(1, 8)))
     at = run_page(hostile_id, "data")
     at.file_uploader(key="upload_files").upload(name, body.encode(), "text/csv")
     at.run()
