@@ -35,7 +35,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import catalog
+from . import catalog, quality
 from .compute import REGISTRY
 from .formatting import format_change, format_date, format_value, period_label
 from .goals import (PROJECTION_PERIODS, add_months, clip, line_fit, period_end, period_index, period_start,
@@ -565,7 +565,7 @@ def active_users_daily(ws: Workspace, as_of: date, start: date | None = None) ->
                        GROUP BY user_id, island)""")
     sql = f"""
         WITH ud AS (SELECT DISTINCT user_id, CAST("timestamp" AS DATE) AS d FROM events
-                    WHERE CAST("timestamp" AS DATE) <= ? AND user_id IS NOT NULL),
+                    WHERE CAST("timestamp" AS DATE) BETWEEN ? AND ? AND user_id IS NOT NULL),
         {','.join(ctes)},
         deltas AS ({' UNION ALL '.join(parts)}),
         days AS (SELECT CAST(x AS DATE) AS day FROM generate_series(
@@ -576,7 +576,7 @@ def active_users_daily(ws: Workspace, as_of: date, start: date | None = None) ->
                  LEFT JOIN per_day pd ON pd.day = days.day AND pd.metric = mt.metric)
         SELECT day, metric, sum(c) OVER (PARTITION BY metric ORDER BY day ROWS UNBOUNDED PRECEDING) AS users
         FROM grid ORDER BY day"""
-    params = [as_of, as_of]
+    params = [quality.first_period_date(ws), as_of, as_of]   # no day grid from year 1 (implausible dates)
     long = ws.df(sql, params)
     if long.empty:
         return pd.DataFrame(columns=["day", "dau", "wau", "mau"])

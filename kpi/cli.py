@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import io
 import json
 import math
 import shutil
+import stat
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from . import catalog
@@ -16,6 +19,7 @@ from .errors import InputError, KpiError
 from .workspace import Workspace
 
 EXIT_OK, EXIT_ATTENTION, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_STOPPED = 143   # 128 + SIGTERM, as a shell reports a command stopped by it
 
 
 def _is_workspace_file(path: Path) -> bool:
@@ -28,12 +32,49 @@ def _is_workspace_file(path: Path) -> bool:
     return head[8:12] == b"DUCK"
 
 
+# Names of data files: a --workspace named like this is a data file given in the wrong place.
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".parquet", ".json", ".xlsx")
+MAX_JSON_DEPTH = 100          # a goals, mapping or answers file is a few levels deep
+MAX_JSON_BYTES = 10 * 10**6
+
+# What the command opened and must leave behind tidy: snapshot copies of workspaces held by the app.
+_SNAPSHOTS: list[tuple[Workspace, Path]] = []
+SNAPSHOT_PREFIX = "kpi-snapshot-"
+SNAPSHOT_STALE_S = 24 * 3600
+
+
+def _existing(path: str, option: str, *, folder: bool = False) -> Path:
+    """The path given to ``option``: it must exist and be a regular file (or a folder where one is
+    allowed). A pipe or a device is refused before anything reads it: a read would wait for ever."""
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        raise InputError(f"{path}: no such file{' or folder' if folder else ''} — check the path given to "
+                         f"{option}", file=path) from None
+    if stat.S_ISDIR(mode) and folder:
+        return p
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, a socket or a device)"
+        raise InputError(f"{path}: {option} needs a file{' or a folder' if folder else ''}, and this is {what} "
+                         f"— give the path of a saved file", file=path)
+    return p
+
+
+def _is_held(exc: BaseException) -> bool:
+    """DuckDB refused to open a file because another process (the app's server) holds its lock."""
+    return "could not set lock" in str(exc.__cause__ or exc).lower()
+
+
+def _held_message(p: Path, doing: str) -> str:
+    return (f"{p.name} is open in another program (the app's server holds it), so {doing} — load the "
+            "files from the app's Data page, or stop the app and run the command again")
+
+
 def open_data(path: str) -> Workspace:
     """A workspace for --data: a workspace file (read-only), a folder of dataset files or one file."""
     from .ingest import ingest_file, ingest_folder
-    p = Path(path)
-    if not p.exists():
-        raise KpiError(f"{path}: no such file or folder — check the path given to --data")
+    p = _existing(path, "--data", folder=True)
     if p.is_dir():
         ws = Workspace(None)
         ingest_folder(ws, p)
@@ -42,19 +83,96 @@ def open_data(path: str) -> Workspace:
         try:
             return Workspace(p, read_only=True)
         except KpiError as exc:
-            if "could not set lock" not in str(exc.__cause__ or "").lower():
+            if not _is_held(exc):
                 raise
-        # The app holds the file (DuckDB lets one process at a time open it): read a snapshot copy.
+        # The app holds the file (DuckDB lets one process at a time open it): read a snapshot copy,
+        # removed when the command ends (main), so cron runs do not fill the temporary folder.
+        _sweep_snapshots()
         print(f"note: {p.name} is open in the app; reading a copy taken now", file=sys.stderr)
-        snapshot = Path(tempfile.mkdtemp(prefix="kpi-snapshot-")) / p.name
-        shutil.copy2(p, snapshot)
-        wal = p.with_name(p.name + ".wal")
-        if wal.exists():
-            shutil.copy2(wal, snapshot.with_name(snapshot.name + ".wal"))
-        return Workspace(snapshot)
+        folder = Path(tempfile.mkdtemp(prefix=SNAPSHOT_PREFIX))
+        snapshot = folder / p.name
+        try:
+            shutil.copy2(p, snapshot)
+            wal = p.with_name(p.name + ".wal")
+            if wal.exists():
+                shutil.copy2(wal, snapshot.with_name(snapshot.name + ".wal"))
+            ws = Workspace(snapshot)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        _SNAPSHOTS.append((ws, folder))
+        return ws
     ws = Workspace(None)
     ingest_file(ws, p)
     return ws
+
+
+def _sweep_snapshots() -> None:
+    """Copies left by a command that was killed outright (SIGKILL runs no clean-up): a day old is
+    old enough that no running command still reads them."""
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(SNAPSHOT_PREFIX + "*"):
+        try:
+            if now - folder.stat().st_mtime > SNAPSHOT_STALE_S:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _remove_snapshots() -> None:
+    while _SNAPSHOTS:
+        ws, folder = _SNAPSHOTS.pop()
+        try:
+            ws.close()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read_json(path: str, option: str, example: str):
+    """A small JSON file given to ``option``, parsed; every way it can be unreadable is bad input."""
+    p = _existing(path, option)
+    if p.stat().st_size > MAX_JSON_BYTES:
+        raise InputError(f"{path}: the {option[2:]} file is over {MAX_JSON_BYTES // 10**6} MB — it should hold a "
+                         f"few lines, like {example}", file=path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the {option[2:]} file ({exc}) — save it as UTF-8 JSON",
+                         file=path) from None
+    depth = _nesting(text)
+    if depth > MAX_JSON_DEPTH:
+        raise InputError(f"{path}: the {option[2:]} file is nested {depth:,} levels deep — it should be a few "
+                         f"levels, like {example}", file=path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}) — "
+                         f"write it like {example}", file=path, line=exc.lineno) from None
+    except (ValueError, RecursionError):   # Python refuses integers of over 4,300 digits
+        raise InputError(f"{path}: the {option[2:]} file holds a number with thousands of digits — write "
+                         f"numbers in the usual way (50000, 0.02, 1.5e6)", file=path) from None
+
+
+def _nesting(text: str) -> int:
+    """How deeply brackets nest in a JSON text (strings skipped), without the recursion of a parser."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _clean(value):
@@ -79,24 +197,52 @@ def _write_records(records: list[dict], fmt: str, columns: list[str]) -> None:
 
 
 # -- commands ------------------------------------------------------------------------------
+MAP_EXAMPLE = '{"file.csv": {"dataset": "payments", "columns": {"amount": "Net Amount"}}}'
+
+
+def _workspace_target(path: str, data: Path) -> Path:
+    """The --workspace of ingest: a workspace file, or a new one; never a data file (swapped options)."""
+    p = Path(path)
+    swapped = (f" — did you swap --data and --workspace? ingest reads the files of --data into the workspace "
+               f"file --workspace (e.g. --data exports/ --workspace team.duckdb)")
+    if p.exists():
+        _existing(path, "--workspace")
+        if not _is_workspace_file(p) and p.stat().st_size > 0:
+            raise InputError(f"{path}: --workspace names a file that is not a KPI Explorer workspace" + swapped,
+                             file=path)
+    elif p.name.lower().endswith(DATA_SUFFIXES):
+        raise InputError(f"{path}: --workspace names a data file, not a workspace file (.duckdb)" + swapped,
+                         file=path)
+    if data.is_file() and _is_workspace_file(data):
+        raise InputError(f"{data}: --data names a workspace file" + swapped, file=str(data))
+    return p
+
+
 def cmd_ingest(args) -> int:
     from .ingest import ingest_file, ingest_folder
+    from .quality import keep_early_dates
     explicit = None
     if args.map:
-        try:
-            explicit = json.loads(Path(args.map).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise KpiError(f"{args.map}: cannot read the mapping file ({exc}) — give a JSON object like "
-                           '{"file.csv": {"dataset": "payments", "columns": {"amount": "Net Amount"}}}') from None
-    data = Path(args.data)
-    if not data.exists():
-        raise KpiError(f"{args.data}: no such file or folder — check the path given to --data")
+        explicit = _read_json(args.map, "--map", MAP_EXAMPLE)
+        if not isinstance(explicit, dict):
+            raise InputError(f"{args.map}: the mapping file must hold a JSON object like {MAP_EXAMPLE}",
+                             file=args.map)
+    data = _existing(args.data, "--data", folder=True)
+    target = _workspace_target(args.workspace, data)
     given = _answers_arg(args.answers)
     explicit = dict(explicit or {})
     for name, answers in given.items():
         explicit[name] = {**explicit.get(name, {}), "answers": {**explicit.get(name, {}).get("answers", {}),
                                                                 **answers}}
-    with Workspace(args.workspace) as ws:
+    try:
+        ws = Workspace(target)
+    except KpiError as exc:
+        if _is_held(exc):
+            raise InputError(_held_message(target, "nothing was loaded"), file=str(target)) from None
+        raise
+    with ws:
+        if args.keep_early_dates:   # first, so that each file's summary says so
+            keep_early_dates(ws)
         _ask_on_stderr(ws, data, explicit, strict=args.strict, answers_file=args.answers)
         if data.is_dir():
             results = ingest_folder(ws, data, mode=args.mode, explicit=explicit)
@@ -107,6 +253,11 @@ def cmd_ingest(args) -> int:
     for r in results:
         warn = f" — {'; '.join(r.warnings)}" if r.warnings else ""
         print(f"{r.file}: {r.dataset}, {r.rows:,} rows ({r.mode}){warn}")
+    if args.keep_early_dates:
+        print(f"{target.name}: dates before 1970 are kept in the periods (--keep-early-dates)")
+    elif any("implausible" in w for r in results for w in r.warnings):
+        print("note: dates before 1970 are kept out of the periods; if they are real, run ingest again with "
+              "--keep-early-dates (the app's Data quality page has the same choice)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -114,11 +265,7 @@ def _answers_arg(path: str | None) -> dict[str, dict[str, str]]:
     """``--answers FILE.json``: {"file name": {"question id": "answer"}} (the app's question ids)."""
     if not path:
         return {}
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the answers file ({exc}) — give a JSON object like "
-                         '{"payments.csv": {"amount_unit": "cents"}}') from None
+    doc = _read_json(path, "--answers", '{"payments.csv": {"amount_unit": "cents"}}')
     if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
         raise InputError(f"{path}: the answers file must map each file name to its answers, like "
                          '{"payments.csv": {"amount_unit": "cents"}}')
@@ -174,8 +321,21 @@ def cmd_catalog(args) -> int:
     return EXIT_OK
 
 
+def _iso_date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a date — use the ISO form, e.g. 2025-01-31") from None
+
+
 def cmd_compute(args) -> int:
     from .compute import compute
+    start, end = _iso_date(args.start, "--start"), _iso_date(args.end, "--end")
+    if start and end and start > end:
+        raise InputError(f"--start {start} is after --end {end}: no period could be shown — swap them, or give "
+                         "only one")
     ws = open_data(args.data)
     frame = compute(ws, args.kpi or None, grain=args.grain, start=args.start, end=args.end,
                     as_of=args.as_of, segment=args.segment, filters=_filter_arg(args.filter))
@@ -199,11 +359,14 @@ def _filter_arg(text: str | None) -> dict | None:
     return {column.strip(): [v.strip() for v in values.split(",") if v.strip()]}
 
 
+GOALS_EXAMPLE = '{"goals": [{"kpi": "mrr", "target": 50000, "deadline": "2026-06-30"}]}'
+
+
 def _scorecard(args):
-    from .goals import check_targets, load_goals_file
+    from .goals import GoalsDoc, check_targets
     from .scorecard import scorecard
     from .compute import as_of_date
-    doc = load_goals_file(args.goals)
+    doc = GoalsDoc.from_dict(_read_json(args.goals, "--goals", GOALS_EXAMPLE), source=args.goals)
     check_targets(doc, args.goals)           # a deadline not after its baseline date is bad input
     ws = open_data(args.data)
     as_of = args.as_of or as_of_date(ws)
@@ -230,7 +393,7 @@ def cmd_scorecard(args) -> int:
         sys.stdout.buffer.write(export.scorecard_image(rows, statuses, fmt=args.format, as_of=as_of))
         return EXIT_OK
     if args.format == "markdown":
-        sys.stdout.write(scorecard_markdown(statuses, as_of))
+        sys.stdout.write(scorecard_markdown(statuses, as_of, ws))
         return EXIT_OK
     _write_records(scorecard_records(statuses), args.format, list(RECORD_FIELDS))
     return EXIT_OK
@@ -238,15 +401,17 @@ def cmd_scorecard(args) -> int:
 
 def cmd_check(args) -> int:
     """One line per goal that needs attention (kpi.scorecard.needs_attention: off track, missed,
-    an alert, or no data to judge it on before its deadline); exit 1 when there is any."""
+    an alert, or no data to judge it on before its deadline); exit 1 when there is any. A custom
+    KPI is named and shown in its own unit."""
     from .formatting import format_date, format_value
     from .scorecard import attention_words, kpi_label, needs_attention
-    statuses, as_of, _ = _scorecard(args)
+    statuses, as_of, ws = _scorecard(args)
     flagged = needs_attention(statuses)
     for s in flagged:
-        unit = kpi_label(s.kpi).unit
+        label = kpi_label(s.kpi, ws)
+        named = s.kpi if label.name == s.kpi or s.kpi in catalog.CATALOG else f"{s.kpi} ({label.name})"
         goal = s.target_words()
-        print(f"{s.kpi}: {attention_words(s)} — value {format_value(s.value, unit)}, "
+        print(f"{named}: {attention_words(s)} — value {format_value(s.value, label.unit)}, "
               f"{goal[:1].lower() + goal[1:]} (as of {format_date(as_of)})")
     if not flagged:
         print(f"all {len(statuses)} goals are fine as of {format_date(as_of)}")
@@ -285,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--answers", help='JSON file of answers per file name: {"file.csv": {"question id": "answer"}}')
     s.add_argument("--strict", action="store_true",
                    help="refuse (exit 2) when a question that changes numbers is not answered in --answers")
+    s.add_argument("--keep-early-dates", action="store_true", dest="keep_early_dates",
+                   help="dates before 1970 are real: keep them in the periods KPIs are computed over "
+                        "(stored in the workspace; the app's Data quality page has the same choice)")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("catalog", help="print the KPI catalog")
@@ -327,3 +495,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         return EXIT_OK
+    except Exception:
+        if _stopped:       # DuckDB turns the signal into "Query interrupted" in the query it ran
+            return EXIT_STOPPED
+        raise
+    finally:
+        _remove_snapshots()
+
+
+_stopped = False
+
+
+def stop(*_signal) -> None:
+    """SIGTERM (cron's `timeout`): leave through Python, so that ``main`` removes what it made."""
+    global _stopped
+    _stopped = True
+    raise SystemExit(EXIT_STOPPED)

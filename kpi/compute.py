@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 
-from . import catalog, derived
+from . import catalog, derived, limits, quality
 from .datasets import DATASETS
 from .errors import InputError, UnknownKpi
 from .workspace import Workspace, quote_ident
@@ -1047,11 +1047,19 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
         run = Run(ws, cur, grain, as_of, segment, loaded, filter=row_filter)
         run.make_filter_values()
         prepared = derived.available(cur)
-        # Each dataset's first date up to the as-of date, all in one query.
-        mins = [f"SELECT {i} AS i, min({expr}) AS first FROM {table} WHERE {expr} <= ?"
+        # Each dataset's first date up to the as-of date, all in one query. Dates before 1970 do not
+        # start the periods unless the team kept them (quality.py: implausible dates).
+        floor = quality.first_period_date(ws)
+        mins = [f"SELECT {i} AS i, min({expr}) FILTER (WHERE {expr} >= ?) AS first, min({expr}) AS earliest "
+                f"FROM {table} WHERE {expr} <= ?"
                 for i, (table, expr) in enumerate(_dates_of(ds, prepared) for ds in loaded)]
-        found = dict(cur.execute(" UNION ALL ".join(mins), [as_of] * len(mins)).fetchall()) if mins else {}
-        firsts = {ds: found.get(i) for i, ds in enumerate(loaded)}
+        found = cur.execute(" UNION ALL ".join(mins), [floor, as_of] * len(mins)).fetchall() if mins else []
+        firsts = {ds: next((f for i, f, _ in found if i == n), None) for n, ds in enumerate(loaded)}
+        for i, _first, early in found:
+            if early is not None and early < floor:
+                notes.append(f"{loaded[i]} has rows dated before 1970 (the first on {quality.day_words(early)}): "
+                             "they are kept out of the periods — if they are real, keep them on the Data quality "
+                             "page or with `python -m kpi ingest --keep-early-dates`.")
         run.first_event = firsts.get("events")
         earliest = min((d for d in firsts.values() if d is not None), default=None)
         if earliest is None:
@@ -1234,13 +1242,15 @@ def _row_filter(ws: Workspace, filters) -> tuple[str, tuple[str, ...]] | None:
 
 def column_values(ws: Workspace, column: str, limit: int = 200) -> list[str]:
     """The values of a segment column, the most rows first (over every dataset holding it): what a
-    filter can keep."""
+    filter can keep. A value longer than ``limits.SHOWN_CHARS`` is no segment (it would be sent to
+    the browser on every rerun): it is not offered."""
     holders = [ds for ds in ws.datasets() if ds != "kpi_values" and column in ws.columns(ds)]
     if not holders:
         raise InputError(f"no loaded dataset has a column {column!r}")
     q = quote_ident(column)
     union = " UNION ALL ".join(f"SELECT CAST({q} AS VARCHAR) AS v FROM {quote_ident(ds)}" for ds in holders)
     return [r[0] for r in ws.rows(f"SELECT v FROM ({union}) WHERE v IS NOT NULL AND trim(v) <> '' "
+                                  f"AND strlen(v) <= {limits.SHOWN_CHARS} "
                                   f"GROUP BY v ORDER BY count(*) DESC, v LIMIT ?", [limit])]
 
 

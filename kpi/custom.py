@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from . import catalog
+from . import catalog, limits
 from .compute import BASE_FILTERS, OUTPUT_COLUMNS, Run, _primary_date_expr, _tidy
 from .datasets import DATASETS
 from .errors import InputError
@@ -205,12 +205,14 @@ def numeric_columns(ws: Workspace, dataset: str) -> list[str]:
 
 
 def column_values(ws: Workspace, dataset: str, column: str, limit: int = 100) -> list[str]:
-    """The values a column holds, as text, commonest first (for the "only rows where" choice)."""
+    """The values a column holds, as text, commonest first (for the "only rows where" choice); none
+    longer than ``limits.SHOWN_CHARS`` (a document in a cell is no choice to send to the browser)."""
     if column not in column_types(ws, dataset):
         raise InputError(f"{dataset} has no column {column!r} — pick one of its columns")
     q = quote_ident(column)
     rows = ws.rows(f"SELECT CAST({q} AS VARCHAR) AS v, count(*) AS n FROM {quote_ident(dataset)} "
-                   f"WHERE {q} IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT ?", [int(limit)])
+                   f"WHERE {q} IS NOT NULL AND strlen(CAST({q} AS VARCHAR)) <= {limits.SHOWN_CHARS} "
+                   f"GROUP BY 1 ORDER BY n DESC, v LIMIT ?", [int(limit)])
     return [r[0] for r in rows]
 
 

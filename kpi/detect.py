@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from .datasets import DATASETS, Column, normalise_name
-from . import evidence, tool_exports
+from . import evidence, limits, tool_exports
 from .errors import InputError
 from .memory import recall
 from .vocabulary import BILLING_PERIODS, DEFECT_STAGES, FALSE_WORDS, TRUE_WORDS  # noqa: F401 (re-exported)
@@ -166,6 +166,9 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
     p = Path(path)
     name = file_name or p.name
     if not p.is_file():
+        if p.exists():   # a pipe or a device would block a read for ever
+            raise InputError.at(file=name, problem="is not a regular file (a folder, a pipe or a device)",
+                                hint="give the path of a CSV, TSV or Parquet file")
         raise InputError.at(file=name, problem="no such file", hint="check the path")
     with open(p, "rb") as fh:
         first = fh.read(HEAD_BYTES)
@@ -173,6 +176,7 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
         raise InputError.at(file=name, problem="the file is empty", hint="export the table again with its rows")
     if first.startswith(b"PAR1"):
         return _sniff_parquet(p, name)
+    limits.check_file_size(p, name)
     if first.startswith(b"PK\x03\x04") and name.lower().endswith((".xlsx", ".xlsm")):
         raise InputError.at(file=name, problem="this is an Excel workbook, not a CSV file",
                             hint="save the sheet as CSV (File > Save As > CSV UTF-8) and load that")
@@ -192,6 +196,7 @@ def sniff(path: str | Path, *, file_name: str | None = None, encoding: str | Non
                                 hint="compress the CSV again with gzip") from exc
         if not first.strip():
             raise InputError.at(file=name, problem="the file is empty", hint="export the table again with its rows")
+        limits.check_gzip(p, name)
     enc = encoding or _guess_encoding(first)
     if enc not in ("utf-16",) and b"\x00" in first:
         raise InputError.at(file=name, problem="this is not a text file",
@@ -306,8 +311,9 @@ def _check_width(header: tuple[str, ...], name: str, line: int | None = None) ->
 
 
 def _sniff_parquet(p: Path, name: str) -> FileLayout:
-    con = duckdb.connect()
+    con = limits.connect()
     try:
+        limits.check_parquet(con, p, name)
         described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(p)]).fetchall()
     except duckdb.Error as exc:
         raise InputError.at(file=name, problem="the Parquet file cannot be read",
@@ -463,20 +469,21 @@ def reader_sql(layout: FileLayout, types: dict[int, str] | None = None) -> tuple
         return f"(SELECT {cols} FROM read_parquet(?))", [layout.path]
     columns = {f"c{i}": (types or {}).get(i, "VARCHAR") for i in range(n)}
     sql = ("read_csv(?, columns = ?, header = false, skip = ?, delim = ?, quote = '\"', escape = '\"', "
-           "auto_detect = false, encoding = ?, compression = ?, strict_mode = true"
+           "auto_detect = false, encoding = ?, compression = ?, strict_mode = true, max_line_size = ?"
            + (", null_padding = true)" if layout.ragged_footer else ")"))
     return sql, [layout.path, columns, layout.data_line - 1, layout.delimiter, layout.duckdb_encoding,
-                 layout.compression or "none"]
+                 layout.compression or "none", limits.MAX_CELL_SIZE.value()]
 
 
 def read_sample(layout: FileLayout, n: int = 200) -> pd.DataFrame:
-    """The first rows as text, under the layout's column names: what ``detect`` looks at."""
+    """The first rows as text, under the layout's column names: what ``detect`` looks at. Each value
+    is cut to ``limits.SHOWN_CHARS`` characters (no date, number or id is that long)."""
     if not layout.columns:
         return pd.DataFrame()
     sql, params = reader_sql(layout)
-    con = duckdb.connect()
+    con = limits.connect()
     try:
-        as_text = ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" for i in range(len(layout.columns)))
+        as_text = ", ".join(f"{limits.shown(f'c{i}')} AS c{i}" for i in range(len(layout.columns)))
         frame = con.execute(f"SELECT {as_text} FROM {sql} LIMIT {int(n)}", params).df()
     except duckdb.Error:
         # a bad row further down is reported by ingest, with its line; the guess can do without

@@ -129,9 +129,9 @@ def scorecard_csv(rows: Sequence[ReportRow]) -> str:
     return out.getvalue()
 
 
-def scorecard_digest(statuses: Sequence[Status], as_of=None) -> str:
+def scorecard_digest(statuses: Sequence[Status], as_of=None, ws: Workspace | None = None) -> str:
     """The Markdown digest: the CLI's ``scorecard --format markdown``."""
-    return scorecard_markdown(list(statuses), as_of)
+    return scorecard_markdown(list(statuses), as_of, ws)
 
 
 _STYLE = """

@@ -22,7 +22,7 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
-from . import evidence, memory, tool_exports
+from . import evidence, limits, memory, tool_exports
 from .datasets import DATASETS, SQL_TYPES, normalise_name
 from .detect import (BILLING_PERIODS, COMMA_DECIMAL_EVIDENCE, DEFECT_STAGES, DERIVED_INPUTS,
                      DOT_DECIMAL_EVIDENCE, FALSE_WORDS, MONEY_COLUMNS, NULL_MARKERS, NUMBER, TRUE_WORDS,
@@ -418,7 +418,11 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, plan: _Plan, limit: int | None = N
     mapped columns trimmed and empty markers turned into NULL on the way in, the profile's derived
     columns (d0, d1, ...) and its row rules (k0, k1, ...: true = leave the row out) beside them.
     Returns the layout actually used: a UTF-8 guess that meets Latin-1 bytes further down is read
-    again as Latin-1."""
+    again as Latin-1.
+
+    ``limit`` reads a prefix of that many rows (a preview, a question's effects), with every text
+    value cut to ``limits.SHOWN_CHARS``; without it the whole file is read, and refused past
+    ``limits.MAX_ROWS`` rows or, for Parquet, past ``limits.MAX_CELL_SIZE`` in one value."""
     layout = plan.layout
     sql, params = reader_sql(layout)
     by_raw = {s.raw: s for s in _sources(plan)}
@@ -426,8 +430,10 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, plan: _Plan, limit: int | None = N
     for i in range(len(layout.columns)):
         c, s = f"c{i}", by_raw.get(f"c{i}")
         text = f"CAST({c} AS VARCHAR)" if layout.format == "parquet" else c
+        if limit and not (s is not None and s.direct):
+            text = limits.shown(text)   # a prefix is for looking at: no value needs more
         if s is None or s.direct:
-            exprs.append(c)
+            exprs.append(f"{text} AS {c}" if limit and s is None else c)
         elif s.typed:
             exprs.append(f"{_clean_typed(text)} AS {c}")
         elif s.canon in plan.sentinels:   # '-1' in a session id is no session
@@ -436,7 +442,8 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, plan: _Plan, limit: int | None = N
         else:
             exprs.append(f"{_clean_text(text)} AS {c}")
     cur.execute("DROP TABLE IF EXISTS _kpi_raw")
-    inner = f"SELECT {', '.join(exprs)} FROM {sql}" + (f" LIMIT {int(limit)}" if limit else "")
+    cap = int(limit) if limit else limits.MAX_ROWS.value() + 1
+    inner = f"SELECT {', '.join(exprs)} FROM {sql} LIMIT {cap}"
     middle, cleaned, middle_params = [], [], []
     for k, (target, (expr, p)) in enumerate(plan.synthetic.items()):
         s = by_raw[f"d{k}"]
@@ -459,8 +466,15 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, plan: _Plan, limit: int | None = N
             retry = replace(plan, layout=replace(layout, encoding="latin-1"))
             return _load_raw(cur, retry, limit)
         raise _csv_error(layout, exc) from None
-    if layout.footer_rows and not limit:
-        n = cur.execute("SELECT count(*) FROM _kpi_raw").fetchall()[0][0]
+    n = cur.execute("SELECT count(*) FROM _kpi_raw").fetchall()[0][0]
+    if not limit:
+        limits.check_rows(n, layout.file_name)
+        if layout.format == "parquet":   # a CSV's line limit already bounds its values
+            text_columns = [i for i in range(len(layout.columns))
+                            if not (layout.types and _direct_kind(layout.types[i]) is not None)]
+            limits.check_cells(cur, "_kpi_raw", [f"c{i}" for i in text_columns], layout.file_name,
+                               [layout.columns[i] for i in text_columns])
+    if layout.footer_rows and n < cap:   # the prefix read reached the end of the file: its footer too
         one_cell = " OR c1 IS NULL" if layout.ragged_footer and len(layout.columns) > 1 else ""
         cur.execute(f"DELETE FROM _kpi_raw WHERE rowid >= ? AND (lower(trim(CAST(c0 AS VARCHAR))) LIKE 'total%'"
                     f"{one_cell})", [n - layout.footer_rows])
@@ -485,9 +499,10 @@ def _csv_error(layout: FileLayout, exc: duckdb.Error) -> InputError:
         limit, actual = int(too_long.group(1)), int(too_long.group(2))
         return InputError.at(file=name, line=line,
                              problem=f"this line is {actual / 1e6:.1f} MB long, more than the "
-                                     f"{limit / 1e6:.0f} MB one line may hold",
+                                     f"{limits.size_words(limit)} one line may hold",
                              hint="a cell probably holds a whole document, or a quote is never closed; "
-                                  "shorten or remove that cell and load the file again")
+                                  "shorten or remove that cell and load the file again, or "
+                                  + limits.raise_hint(limits.MAX_CELL_SIZE, limits.size_words(limit)))
     if "state machine reached an invalid state" in msg:
         cr_line = _bare_cr_line(layout)
         if cr_line is not None:
@@ -1139,7 +1154,8 @@ def _fast_reader(plan: _Plan, secret: str | None) -> tuple[str, list] | None:
         elif s.canon in required:
             exprs[c] = f"{_guard_text(c)} AS {c}"
     reader, reader_params = reader_sql(layout, reader_types)
-    source = f"(SELECT {', '.join(list(exprs.values()) + typed)} FROM {reader})"
+    # one row past the limit is read, so that a file over it is told apart from one at it
+    source = f"(SELECT {', '.join(list(exprs.values()) + typed)} FROM {reader} LIMIT {limits.MAX_ROWS.value() + 1})"
     select, params = _select_sql(plan, {}, secret, source=source)
     return select, params + reader_params
 
@@ -1174,6 +1190,9 @@ def _ingest_fast(ws: Workspace, cur, plan: _Plan, mode: str, secret: str | None)
         if rows == 0 or read == 0:  # nothing landed: the validating path says why
             cur.execute("ROLLBACK")
             return None
+        if read > limits.MAX_ROWS.value():
+            cur.execute("ROLLBACK")
+            limits.check_rows(read, name)
         if mode == "replace":
             copies = _duplicate_rows(cur, plan.dataset, rows)
             if copies:
@@ -1307,7 +1326,7 @@ def preview(path: str | Path, dataset: str | None = None, mapping: dict | None =
     """The first ``n`` rows as they will be stored (values that cannot be converted show empty)."""
     layout = sniff(path, file_name=file_name)
     plan = _plan(layout, dataset, mapping, drop_columns, (), answers, ws, day_first)
-    con = duckdb.connect()
+    con = limits.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         plan = replace(plan, layout=_load_raw(con, plan, limit=max(PROFILE_ROWS, n)))

@@ -3,10 +3,11 @@ duplicates and the rule breaks that KPIs leave out or count with care, each with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
+from . import limits
 from .datasets import DATASETS, primary_date_sql
 from .workspace import Workspace, quote_ident
 
@@ -78,6 +79,33 @@ ID_COLUMNS = {
 }
 
 
+# Dates no real export holds: before 1970 (0001-01-01, or 1900-01-01, Excel's empty date) or more than
+# a year ahead. They are named in the report, and the early ones do not start the period grid (a
+# payment of 0001-01-01 would make 739,000 days) unless the team keeps them (EARLY_DATES = "keep").
+FIRST_PLAUSIBLE = date(1970, 1, 1)
+PLAUSIBLE_AHEAD = timedelta(days=366)
+EARLY_DATES = "early_dates"   # workspace setting: "keep" puts dates before 1970 in the periods
+
+
+def day_words(day: date) -> str:
+    """'01 Jan 0001': the app's date form, with the year's four digits even for year 1."""
+    return f"{day:%d %b} {day.year:04d}"
+
+
+def early_dates_kept(ws: Workspace) -> bool:
+    return ws.setting(EARLY_DATES) == "keep"
+
+
+def first_period_date(ws: Workspace) -> date:
+    """The earliest date that may start the periods KPIs are computed over."""
+    return date.min if early_dates_kept(ws) else FIRST_PLAUSIBLE
+
+
+def keep_early_dates(ws: Workspace, keep: bool = True) -> None:
+    """The team's answer: dates before 1970 are real (keep them in the periods) or not."""
+    ws.set_setting(EARLY_DATES, "keep" if keep else "leave_out")
+
+
 @dataclass(frozen=True)
 class QualityIssue:
     check: str
@@ -134,10 +162,21 @@ def _rule_counts(ws: Workspace, dataset: str, today: date | None) -> list[tuple[
     ds = DATASETS[dataset]
     if ds.primary_date in cols:
         pdate = primary_date_sql(dataset)
-        cond = f"{pdate} > DATE '{(today or date.today()).isoformat()}'"
+        today = today or date.today()
+        ahead = today + PLAUSIBLE_AHEAD
+        cond = f"{pdate} > DATE '{today.isoformat()}' AND {pdate} <= DATE '{ahead.isoformat()}'"
         found.append(("future_dates", f"rows dated in the future ({ds.primary_date} after today)",
                       "will be ignored by every KPI until that date", cond, DATASET_KPIS[dataset],
                       f"SELECT count(*) FROM {table} WHERE {cond}"))
+        cond = f"({pdate} < DATE '{FIRST_PLAUSIBLE.isoformat()}' OR {pdate} > DATE '{ahead.isoformat()}')"
+        kept = early_dates_kept(ws)
+        found.append(("implausible_dates",
+                      f"rows with an implausible {ds.primary_date} (before 1970, such as Excel's empty "
+                      f"1900-01-01, or after {day_words(ahead)})",
+                      "are kept, as you chose: those before 1970 start the periods"
+                      if kept else "are kept out of the periods KPIs are computed over (from 1970 to today) "
+                                   "unless you keep them",
+                      cond, DATASET_KPIS[dataset], f"SELECT count(*) FROM {table} WHERE {cond}"))
     return found
 
 
@@ -165,10 +204,11 @@ def quality_report(ws: Workspace, dataset: str, today: date | None = None) -> Qu
         pdate = primary_date_sql(dataset)
         first, last = ws.rows(f"SELECT min({pdate}), max({pdate}) FROM {table}")[0]
         if first is not None:
+            # months of plausible dates only: a row of 0001-01-01 would add 24,000 empty months
             per_month = ws.df(f"""
                 WITH counted AS (
                     SELECT CAST(date_trunc('month', {pdate}) AS DATE) AS month, count(*) AS n
-                    FROM {table} WHERE {pdate} IS NOT NULL GROUP BY 1),
+                    FROM {table} WHERE {pdate} BETWEEN ? AND ? GROUP BY 1),
                 months AS (
                     SELECT CAST(m AS DATE) AS month
                     FROM range(CAST((SELECT min(month) FROM counted) AS TIMESTAMP),
@@ -176,21 +216,30 @@ def quality_report(ws: Workspace, dataset: str, today: date | None = None) -> Qu
                                INTERVAL 1 MONTH) AS t(m))
                 SELECT months.month, CAST(coalesce(counted.n, 0) AS BIGINT) AS rows
                 FROM months LEFT JOIN counted ON counted.month = months.month
-                ORDER BY months.month""")
+                ORDER BY months.month""", [first_period_date(ws), (today or date.today()) + PLAUSIBLE_AHEAD])
     empties = ws.rows("SELECT " + ", ".join(f"count(*) - count({quote_ident(c)})" for c in cols) + f" FROM {table}")[0]
     nulls = {c: int(n) for c, n in zip(cols, empties)}
     column_list = ", ".join(quote_ident(c) for c in cols)
     duplicates = rows - _count(ws, f"SELECT count(*) FROM (SELECT DISTINCT * FROM {table})")
     issues = []
+    shown = _shown_list(ws, dataset)
     if duplicates:
-        examples = ws.df(f"SELECT {column_list}, count(*) AS copies FROM {table} GROUP BY {column_list} "
+        examples = ws.df(f"SELECT {shown}, count(*) AS copies FROM {table} GROUP BY {column_list} "
                          f"HAVING count(*) > 1 LIMIT {EXAMPLES}")
         issues.append(QualityIssue("duplicate_rows", dataset, "rows are exact copies of another row",
                                    duplicates, "will each be counted", list(DATASET_KPIS[dataset]), examples))
     for check, title, consequence, cond, affects, count_sql in _rule_counts(ws, dataset, today):
         n = _count(ws, count_sql)
         if n:
-            examples = ws.df(f"SELECT * FROM {table} WHERE {cond} LIMIT {EXAMPLES}")
+            examples = ws.df(f"SELECT {shown} FROM {table} WHERE {cond} LIMIT {EXAMPLES}")
             issues.append(QualityIssue(check, dataset, title, n, consequence, list(affects), examples))
     return QualityReport(dataset=dataset, rows=rows, first_date=first, last_date=last, rows_per_month=per_month,
                          nulls=nulls, duplicate_rows=duplicates, issues=issues)
+
+
+def _shown_list(ws: Workspace, dataset: str) -> str:
+    """The dataset's columns for example rows, text cut to what a page shows (a cell may hold megabytes)."""
+    types = ws.rows("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                    "AND table_schema = 'main' ORDER BY ordinal_position", [dataset])
+    return ", ".join(f"{limits.shown(quote_ident(c))} AS {quote_ident(c)}" if t == "VARCHAR" else quote_ident(c)
+                     for c, t in types)

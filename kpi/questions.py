@@ -11,7 +11,6 @@ applies the answers (an unanswered question takes its default).
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,11 +19,11 @@ from .datasets import DATASETS
 from .derived import VALID_SUBSCRIPTIONS
 from .detect import MONEY_COLUMNS, Detection, name_score, sniff, value_fit
 from .errors import InputError
-from .ingest import COMMON_ZONES, RULE_QUESTIONS, STAGE_DEFAULTS, _ingest_checked, _ingest_plan, _plan
+from .ingest import COMMON_ZONES, RULE_QUESTIONS, STAGE_DEFAULTS, _ingest_checked, _plan
 from .workspace import Workspace, quote_ident
 
-EFFECT_ROWS = 200_000           # a larger file's effects are worked out on its first rows
-SMALL_FILE = 20 * 2**20         # bytes under which effects are worked out on the whole file
+EFFECT_ROWS = 200_000           # effects are worked out on the file's first rows, never the whole of a
+EFFECT_BYTES = 32 * 10**6       # large file: at most this many rows, and about this many bytes of text
 MAX_DATE_OPTIONS = 4
 # Other columns of a dataset that may be meant as its main date (a CRM's "became a customer").
 ALTERNATIVE_DATES = {"customers": ("trial_start", "converted_date")}
@@ -81,12 +80,15 @@ def questions_for(path: str | Path, detection: Detection | None = None, *, ws: W
     answers = {k: str(v) for k, v in (answers or {}).items()}
     base = _plan(layout, dataset, mapping, (), (), answers, ws)
     profile = base.profile
-    limit = None if os.path.getsize(layout.path) <= SMALL_FILE else EFFECT_ROWS
+    limit = effect_rows(base)
     scratch = Workspace(None)
     try:
         first = _run(scratch, base, limit)
         if isinstance(first, str):
             raise InputError(first)
+        # fewer rows than the prefix may hold: the whole file was read (a payment export's refund
+        # rows count twice here, which at worst adds the note below to a file just under the limit)
+        whole = first.rows + first.incomplete + sum(first.left_out.values()) < limit
         as_of = _effect_date(scratch, base.dataset)
         candidates: list[tuple[str, str, list[tuple[str, str]], str, str]] = []
         said = {d.question: d.evidence for d in base.decisions if d.question}
@@ -142,7 +144,7 @@ def questions_for(path: str | Path, detection: Detection | None = None, *, ws: W
             q = _zone_question(scratch, layout, dataset, mapping, ws, base, answers, limit)
             if q is not None:
                 questions.append(q)
-        if limit:
+        if not whole:
             questions = [replace(q, help=(q.help + " " if q.help else "") +
                                  f"Effects are worked out on the first {limit:,} rows.") for q in questions]
         return questions
@@ -186,11 +188,21 @@ def _date_columns(plan) -> dict[str, list[str]]:
 
 
 # --- effects: what an option gives ------------------------------------------------------------
-def _run(scratch: Workspace, plan, limit: int | None):
-    """Load the file into the scratch workspace; the error's sentence when it cannot be."""
+def effect_rows(plan) -> int:
+    """How many of the file's first rows the effects are worked out on: EFFECT_ROWS, fewer when its
+    rows are wide (about EFFECT_BYTES of text in all, judged by the sample), never under 1,000."""
+    sample = plan.sample
+    if sample is None or sample.empty:
+        return EFFECT_ROWS
+    text = sum(sample[c].astype("string").str.len().fillna(0).sum() for c in sample.columns)
+    per_row = max(1.0, float(text) / len(sample) + len(sample.columns))
+    return int(max(1_000, min(EFFECT_ROWS, EFFECT_BYTES // per_row)))
+
+
+def _run(scratch: Workspace, plan, limit: int):
+    """Load the file's first ``limit`` rows into the scratch workspace; the error's sentence when
+    they cannot be."""
     try:
-        if limit is None:
-            return _ingest_plan(scratch, plan, "replace", None)
         return _ingest_checked(scratch, plan, "replace", None, limit=limit)
     except InputError as exc:
         return str(exc)

@@ -86,19 +86,20 @@ def status_text(s: Status) -> str:
     return text + (" · alert" if s.alert else "")
 
 
-def scorecard_markdown(statuses: list[Status], as_of=None) -> str:
-    """The digest a PM pastes into a chat or an e-mail (the same content as the JSON)."""
+def scorecard_markdown(statuses: list[Status], as_of=None, ws: Workspace | None = None) -> str:
+    """The digest a PM pastes into a chat or an e-mail (the same content as the JSON). ``ws`` names
+    its custom KPIs (their name and unit, not their id)."""
     when = f" as of {format_date(as_of)}" if as_of else ""
     head = f"**KPI scorecard**{when} — {summary_line(statuses) or 'no targets'}"
     lines = [head, "", "| KPI | Period | Value | Change | Target | Progress | Status |",
              "|---|---|---|---|---|---|---|"]
     for s in statuses:
-        label = kpi_label(s.kpi)
+        label = kpi_label(s.kpi, ws)
         progress = "hold" if s.is_hold else format_progress(s.progress)
         lines.append(f"| {_cell(label.name)} | {period_label(s.period, s.grain)} | "
                      f"{format_value(s.value, label.unit)} | {format_change(s.change, label.unit)} | "
                      f"{_cell(s.target_words())} | {progress} | {_cell(status_text(s))} |")
-    so_far = [f"{kpi_label(s.kpi).name}: {s.so_far_words()}" for s in statuses if s.so_far_words()]
+    so_far = [f"{kpi_label(s.kpi, ws).name}: {s.so_far_words()}" for s in statuses if s.so_far_words()]
     if so_far:
         lines += ["", "Running periods, not yet judged: " + "; ".join(_cell(x) for x in so_far) + "."]
     return "\n".join(lines) + "\n"

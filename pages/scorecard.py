@@ -116,7 +116,7 @@ for col, fmt, icon in ((pdf_col, "pdf", ":material/picture_as_pdf:"), (png_col, 
                         f"scorecard-{stamp}.{fmt}", "application/pdf" if fmt == "pdf" else "image/png",
                         key=f"scorecard_download_{fmt}", icon=icon, width="stretch", on_click="ignore",
                         help="The same one-page report as " + ("a PDF." if fmt == "pdf" else "an image, for slides and chat."))
-md_col.download_button("Digest (Markdown)", export.scorecard_digest(statuses, as_of).encode("utf-8"),
+md_col.download_button("Digest (Markdown)", export.scorecard_digest(statuses, as_of, ws).encode("utf-8"),
                        f"scorecard-{stamp}.md", "text/markdown", key="scorecard_download_md",
                        icon=":material/chat:", width="stretch",
                        help="The targets as a table to paste into a chat or an e-mail.")

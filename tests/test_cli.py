@@ -256,3 +256,129 @@ def test_compute_with_a_filter(capsys, tmp_path):
     assert code == 0 and [r["value"] for r in json.loads(out)] == [100.0]     # a's payment only
     code, _, err = run(capsys, "compute", "--data", str(folder), "--kpi", "revenue", "--filter", "country")
     assert code == 2 and "COLUMN=VALUE" in err
+
+
+# --- edge cases: each ends with exit 2 and a message, never a traceback or a hang -----------------------
+def test_swapped_data_and_workspace_are_refused(capsys, data_folder, tmp_path):
+    ws_file = tmp_path / "team.duckdb"
+    assert run(capsys, "ingest", "--data", str(data_folder), "--workspace", str(ws_file))[0] == 0
+    payments = data_folder / "payments.csv"
+    before = payments.read_bytes()
+    for args in (["--data", str(ws_file), "--workspace", str(payments)],       # both swapped
+                 ["--data", str(data_folder), "--workspace", str(payments)],   # a data file as the workspace
+                 ["--data", str(ws_file), "--workspace", str(tmp_path / "other.duckdb")],
+                 ["--data", str(data_folder), "--workspace", str(tmp_path / "new_payments.csv")]):
+        code, out, err = run(capsys, "ingest", *args)
+        assert code == 2 and out == "" and "did you swap --data and --workspace?" in err, (args, err)
+    assert payments.read_bytes() == before and not (tmp_path / "new_payments.csv").exists()
+    assert not (tmp_path / "other.duckdb").exists()
+
+
+@pytest.mark.parametrize("option", ["--data", "--goals", "--map"])
+def test_a_fifo_is_refused_at_once_not_read(tmp_path, data_folder, option):
+    """A named pipe blocks a read until someone writes to it: cron would hang for ever."""
+    import os
+    fifo = tmp_path / ("payments.csv" if option == "--data" else "input.json")
+    os.mkfifo(fifo)
+    goals = write_goals(tmp_path / "g.json", [{"kpi": "mrr", "target": 200, "deadline": "2025-03-31"}])
+    args = {"--data": ["compute", "--data", str(fifo)],
+            "--goals": ["check", "--data", str(data_folder), "--goals", str(fifo)],
+            "--map": ["ingest", "--data", str(data_folder), "--workspace", str(tmp_path / "w.duckdb"),
+                      "--map", str(fifo)]}[option]
+    done = subprocess.run([sys.executable, "-m", "kpi", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 2 and "not a regular file" in done.stderr and option in done.stderr
+    assert "Traceback" not in done.stderr and goals.exists()
+
+
+def test_a_deeply_nested_or_huge_number_goals_file_is_bad_input(capsys, data_folder, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"goals": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    code, out, err = run(capsys, "check", "--data", str(data_folder), "--goals", str(deep))
+    assert code == 2 and out == "" and "nested 100,001 levels deep" in err and "deep.json" in err
+    digits = write_goals(tmp_path / "digits.json", [])
+    digits.write_text('{"goals": [{"kpi": "mrr", "target": ' + "9" * 5000 + ', "deadline": "2025-03-31"}]}')
+    code, out, err = run(capsys, "scorecard", "--data", str(data_folder), "--goals", str(digits))
+    assert code == 2 and out == "" and "a number with thousands of digits" in err and "digits.json" in err
+    mapping = tmp_path / "map.json"
+    mapping.write_text("[" * 5000 + "]" * 5000)
+    code, _, err = run(capsys, "ingest", "--data", str(data_folder), "--workspace", str(tmp_path / "w.duckdb"),
+                       "--map", str(mapping))
+    assert code == 2 and "nested 5,000 levels deep" in err
+
+
+def test_start_after_end_is_bad_input(capsys, data_folder):
+    code, out, err = run(capsys, "compute", "--data", str(data_folder), "--start", "2025-03-01", "--end", "2025-01-01")
+    assert code == 2 and out == "" and "--start 2025-03-01 is after --end 2025-01-01" in err
+    code, _, err = run(capsys, "compute", "--data", str(data_folder), "--start", "1 March")
+    assert code == 2 and "--start '1 March' is not a date" in err
+
+
+def test_a_workspace_the_app_holds_is_reported_as_held_and_no_copy_is_left(tmp_path, data_folder):
+    """cron runs `check` every week while the app holds the file: each run reads a copy, and the copy
+    goes when the command ends. An ingest into the held file is refused as held, not as damaged."""
+    ws_file = tmp_path / "held.duckdb"
+    holder = Workspace(ws_file)
+    from kpi.ingest import ingest_folder
+    ingest_folder(holder, data_folder)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**__import__("os").environ, "TMPDIR": str(scratch)}
+    goals = write_goals(tmp_path / "g.json", [{"kpi": "mrr", "target": 200, "deadline": "2025-03-31",
+                                               "baseline": 150, "baseline_date": "2025-01-31"}])
+    try:
+        for _ in range(2):
+            done = subprocess.run([sys.executable, "-m", "kpi", "check", "--data", str(ws_file), "--goals", str(goals),
+                                   "--as-of", "2025-02-28"], capture_output=True, text=True, cwd=ROOT, env=env)
+            assert done.returncode == 0 and "reading a copy" in done.stderr, done.stderr
+            assert list(scratch.iterdir()) == []
+        done = subprocess.run([sys.executable, "-m", "kpi", "ingest", "--data", str(data_folder), "--workspace",
+                               str(ws_file)], capture_output=True, text=True, cwd=ROOT, env=env)
+        assert done.returncode == 2 and "is open in another program" in done.stderr, done.stderr
+        assert "damaged" not in done.stderr and "Traceback" not in done.stderr
+    finally:
+        holder.close()
+
+
+def test_a_custom_kpi_keeps_its_name_and_unit_in_the_digest_and_check(capsys, tmp_path):
+    from kpi.custom import CustomKpi, Measure, save_custom_kpi
+    from kpi.ingest import ingest_file
+    ws_file = tmp_path / "team.duckdb"
+    payments = tmp_path / "payments.csv"
+    payments.write_text("customer_id,date,amount\n" + "".join(
+        f"c{i},2025-0{1 + i % 2}-{1 + i % 28:02d},10\n" for i in range(1396)))   # 698 in January, 698 in February
+    with Workspace(ws_file) as ws:
+        ingest_file(ws, payments)
+        save_custom_kpi(ws, CustomKpi("payments_made", "Payments made", Measure("payments", "count"), unit="count"))
+    goals = write_goals(tmp_path / "g.json", [{"kpi": "payments_made", "target": 1000, "deadline": "2025-03-31",
+                                               "alert_below": 700}])
+    code, out, _ = run(capsys, "scorecard", "--data", str(ws_file), "--goals", str(goals), "--as-of", "2025-02-28",
+                       "--format", "markdown")
+    assert code == 0 and "| Payments made |" in out and "| 698 |" in out and "×" not in out
+    code, out, _ = run(capsys, "check", "--data", str(ws_file), "--goals", str(goals), "--as-of", "2025-02-28")
+    assert code == 1 and out.startswith("payments_made (Payments made):") and "value 698, target 1,000" in out
+
+
+def test_ingest_names_implausible_dates_and_keeps_them_when_asked(capsys, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "payments.csv").write_text("customer_id,date,amount\na,1900-01-01,5\nb,2025-01-10,50\n")
+    code, out, err = run(capsys, "ingest", "--data", str(folder), "--workspace", str(tmp_path / "w.duckdb"))
+    assert code == 0 and "1 rows with an implausible date (before 1970" in out and "--keep-early-dates" in err
+    code, out, err = run(capsys, "compute", "--data", str(tmp_path / "w.duckdb"), "--kpi", "revenue", "--grain", "year")
+    assert code == 0 and [r["period"] for r in json.loads(out)] == ["2025-01-01"] and "before 1970" in err
+    code, out, _ = run(capsys, "ingest", "--data", str(folder), "--workspace", str(tmp_path / "w.duckdb"),
+                       "--keep-early-dates")
+    assert code == 0 and "kept, as you chose" in out and "dates before 1970 are kept" in out
+    code, out, err = run(capsys, "compute", "--data", str(tmp_path / "w.duckdb"), "--kpi", "revenue", "--grain", "year")
+    years = [r["period"] for r in json.loads(out)]
+    assert code == 0 and years[0] == "1900-01-01" and len(years) == 126 and err == ""
+
+
+def test_a_gzip_bomb_is_refused_by_ingest_with_the_setting_to_raise(capsys, tmp_path):
+    from test_hostile_files import gzip_of_one_row
+    folder = tmp_path / "in"
+    folder.mkdir()
+    gzip_of_one_row(folder / "customers.csv.gz", 100)
+    code, out, err = run(capsys, "ingest", "--data", str(folder), "--workspace", str(tmp_path / "w.duckdb"))
+    assert code == 2 and out == "" and "customers.csv.gz" in err and "KPI_EXPLORER_MAX_RATIO" in err

@@ -205,3 +205,39 @@ def test_a_damaged_workspace_link_shows_a_message_not_a_traceback(tmp_path, kind
     assert not at.exception, at.exception[0].message
     at.run()                                   # and not on the next run either (no crash loop)
     assert not at.exception
+
+
+# --- the CLI stopped while it reads a copy of a workspace the app holds -----------------------------------
+def test_a_stopped_or_killed_command_leaves_no_workspace_copy_behind(tmp_path):
+    """cron's `timeout` stops a command with SIGTERM: the copy it was reading goes with it. A command
+    killed outright (SIGKILL) cannot clean up: the next command sweeps copies over a day old."""
+    ws_path = tmp_path / "held.duckdb"
+    holder = Workspace(ws_path)                 # the app's server holds the file
+    ingest_file(holder, customers_csv(tmp_path / "customers.csv", 40_000, "C"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    stale = scratch / "kpi-snapshot-left-by-a-killed-run"
+    stale.mkdir()
+    os.utime(stale, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    running = scratch / "kpi-snapshot-of-a-command-running-now"
+    running.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    stopped = 0
+    try:
+        for delay in (0.0, 0.05, 0.1, 0.2, 0.4, None):
+            child = subprocess.Popen([sys.executable, "-m", "kpi", "compute", "--data", str(ws_path), "--grain", "day"],
+                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            assert "reading a copy" in child.stderr.readline()
+            if delay is not None:
+                time.sleep(delay)
+                child.send_signal(signal.SIGTERM)
+            said = child.stderr.read()
+            code = child.wait(timeout=120)
+            # finished (0), stopped by the signal (143), or stopped while Python was shutting down
+            # after its work (-SIGTERM: the handler is gone by then); never a traceback
+            assert code in (0, 143, -signal.SIGTERM) and "Traceback" not in said, (delay, code, said)
+            stopped += code == 143
+            assert sorted(p.name for p in scratch.iterdir()) == [running.name]
+    finally:
+        holder.close()
+    assert stopped >= 1                          # at least one stop landed while the copy was in use

@@ -89,6 +89,15 @@ def test_the_import_parser_sees_every_form_of_import(tmp_path):
     assert imported_modules(sample) == {"os", "streamlit", "duckdb", "json"}
 
 
+def test_every_limit_on_a_file_is_documented_with_its_default():
+    """Each limit of kpi/limits.py has a row in the README's table: its setting and its default."""
+    from kpi.limits import LIMITS
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip(" `")
+            for line in readme.splitlines() if line.strip().startswith("| `KPI_EXPLORER_")}
+    assert {limit.env: rows.get(limit.env) for limit in LIMITS} == {limit.env: limit.default for limit in LIMITS}
+
+
 def test_every_setting_the_code_reads_is_in_the_readme():
     """A server setting (``KPI_EXPLORER_*``) nobody can find is a setting nobody can use."""
     import re

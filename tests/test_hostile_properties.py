@@ -155,3 +155,43 @@ def test_any_bytes_give_a_message_or_a_load(raw, name):
                 ingest_file(ws, path)
             except InputError:
                 pass
+
+
+@SETTINGS
+@given(st.lists(st.binary(max_size=5000), min_size=1, max_size=4), st.integers(0, 9),
+       st.sampled_from([b"", b"\x00" * 16]))
+def test_a_gzip_file_is_measured_exactly_whatever_its_members(parts, level, trailer):
+    """The bomb check inflates every member of a gzip file (``cat a.gz b.gz``) and counts exactly what
+    Python's gzip reads, whatever the compression level; padding after the last member is not a member."""
+    import gzip
+    from kpi.limits import check_gzip
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.csv.gz"
+        path.write_bytes(b"".join(gzip.compress(p, compresslevel=level) for p in parts) + trailer)
+        assert check_gzip(path, path.name) == sum(len(p) for p in parts) == len(gzip.decompress(path.read_bytes()))
+
+
+@SETTINGS
+@given(st.integers(0, 3000), st.integers(1, 700), st.sets(st.sampled_from(
+    ["int", "text", "date", "bool", "list", "struct", "map", "decimal"]), min_size=1), st.booleans())
+def test_the_parquet_footer_is_read_as_duckdb_reads_it(rows, group_rows, kinds, by_duckdb):
+    """Rows and row groups are read from the head of a Parquet footer (its row groups, 60 MB for
+    200,000 of them, are skipped): the same counts as DuckDB's own reading of the whole footer, for
+    files written by pyarrow and by DuckDB with any mix of column types."""
+    import duckdb
+    from kpi.limits import parquet_counts
+    columns = {"int": "range AS i", "text": "'t' || range AS s", "date": "DATE '2024-01-01' + CAST(range AS INT) AS d",
+               "bool": "range % 2 = 0 AS b", "list": "[range, 2] AS l", "struct": "{'x': range, 'y': 'a'} AS st",
+               "map": "MAP {'k': range} AS m", "decimal": "CAST(range AS DECIMAL(12, 2)) AS dec"}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.parquet"
+        con = duckdb.connect()
+        select = f"SELECT {', '.join(columns[k] for k in sorted(kinds))} FROM range({rows})"
+        if by_duckdb:
+            con.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE {group_rows})")
+        else:
+            import pyarrow.parquet as pq
+            pq.write_table(con.sql(select).to_arrow_table(), path, row_group_size=group_rows)
+        expected = con.execute("SELECT num_rows, num_row_groups FROM parquet_file_metadata(?)", [str(path)]).fetchall()
+        con.close()
+        assert parquet_counts(path) == expected[0]

@@ -6,7 +6,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kpi.quality import DATASET_KPIS, RULES, quality_report, rule_warnings
+from kpi.quality import DATASET_KPIS, RULES, early_dates_kept, keep_early_dates, quality_report, rule_warnings
 from kpi.workspace import Workspace
 
 TODAY = date(2025, 6, 15)
@@ -128,3 +128,29 @@ def test_every_rule_names_catalog_kpis():
     known = {k for kpis in DATASET_KPIS.values() for k in kpis}
     for rule in RULES:
         assert rule.affects and set(rule.affects) <= known, rule.id
+
+
+def test_implausible_dates_are_named_apart_from_future_ones(ws):
+    """Before 1970 (0001-01-01, Excel's empty 1900-01-01) or more than a year ahead: implausible.
+    Within a year ahead: a future date, as before. TODAY is 15 Jun 2025, so the bound is 16 Jun 2026."""
+    ws.load_frame("payments", pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d", "e", "f", "g"],
+        "date": ["0001-01-01", "1900-01-01", "1970-01-01", "2025-06-01", "2026-06-16", "2026-06-17", "2099-01-01"],
+        "amount": [1, 2, 3, 4, 5, 6, 7]}))
+    report = quality_report(ws, "payments", today=TODAY)
+    odd = issue(report, "implausible_dates")
+    assert odd.count == 4 and sorted(odd.examples["customer_id"]) == ["a", "b", "f", "g"]
+    assert "before 1970" in odd.title and "16 Jun 2026" in odd.title
+    assert odd.consequence.startswith("are kept out of the periods") and odd.consequence.endswith("unless you keep them")
+    assert "revenue" in odd.affects
+    assert issue(report, "future_dates").count == 1           # e: 16 Jun 2026 is within the year
+    assert report.first_date == date(1, 1, 1)                   # the report still shows what is there
+    months = pd.to_datetime(report.rows_per_month["month"])     # but rows per month: plausible dates only
+    assert (months.min(), months.max()) == (pd.Timestamp("1970-01-01"), pd.Timestamp("2026-06-01"))
+    warnings = rule_warnings(ws, "payments", today=TODAY)
+    assert warnings[0].startswith("1 rows dated in the future") and warnings[1].startswith("4 rows with an implausible")
+    keep_early_dates(ws)
+    assert early_dates_kept(ws)
+    assert "kept, as you chose" in issue(quality_report(ws, "payments", today=TODAY), "implausible_dates").consequence
+    keep_early_dates(ws, False)
+    assert not early_dates_kept(ws)

@@ -27,7 +27,7 @@ from kpi.errors import KpiError
 from kpi.formatting import format_value
 from kpi.goals import COLOUR_HEX
 from kpi.ingest import IngestResult, detect_personal_data, ingest_file, preview
-from kpi.quality import QualityReport, quality_report
+from kpi.quality import QualityReport, early_dates_kept, keep_early_dates, quality_report
 from kpi.questions import questions_for
 from kpi.workspace import Workspace
 from ui import session
@@ -592,6 +592,8 @@ def quality_details(ws: Workspace, dataset: str) -> None:
                 with st.expander(f"Example rows ({min(len(issue.examples), issue.count)} of "
                                  f"{format_value(issue.count, 'count')})"):
                     st.dataframe(no_none(issue.examples), hide_index=True, width="stretch")
+                if issue.check == "implausible_dates":
+                    early_dates_control(ws, dataset)
     with nulls_col:
         st.markdown("**Empty values per column**")
         nulls = pd.DataFrame([{"Column": col + (" *" if col in ds.required else ""), "Empty": n,
@@ -604,6 +606,23 @@ def quality_details(ws: Workspace, dataset: str) -> None:
                                             format="%.1f %%", min_value=0.0, max_value=100.0)})
             st.caption("Columns marked \\* are required. Empty optional columns only matter for the KPIs "
                        "that need them.")
+
+
+def early_dates_control(ws: Workspace, dataset: str) -> None:
+    """The team's answer to dates before 1970: real (keep them in the periods) or not (the default)."""
+    kept = early_dates_kept(ws)
+    label = ("Leave dates before 1970 out of the periods again" if kept
+             else "These dates are real: keep dates before 1970 in the periods")
+    if st.button(label, key=f"early_dates_{dataset}", icon=":material/event_available:", disabled=ws.read_only,
+                 help="Periods normally start in 1970: an empty spreadsheet date (1900-01-01) or a 0001-01-01 "
+                      "would otherwise start every chart centuries ago. This choice holds for every dataset of "
+                      "the workspace."):
+        try:
+            keep_early_dates(ws, not kept)
+        except KpiError as exc:
+            session.show_error(exc)
+            return
+        st.rerun()
 
 
 def delete_dataset_control(ws: Workspace, dataset: str) -> None:

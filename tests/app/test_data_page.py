@@ -365,3 +365,33 @@ def test_deleting_a_dataset_asks_first_and_can_be_cancelled(tmp_path_factory):
     assert not at.exception
     assert datasets(wid) == ["customers"]
     assert metric(at, "Datasets loaded") == "1 of 15"
+
+
+# -- hostile files: bounded work (issue 13) -----------------------------------------------------------------
+def test_a_gzip_bomb_is_refused_at_upload_naming_the_setting():
+    import gzip
+    wid = new_workspace()
+    row = b"C000001,2024-01-01,ads\n" * 40_000
+    bomb = gzip.compress(b"customer_id,signup_date,channel\n" + row * 80, compresslevel=9)   # 74 MB inflated
+    at = upload(open_data_page(wid), ("customers.csv.gz", bomb))
+    message = at.error[0].value
+    assert "customers.csv.gz" in message and "100 times its size" in message and "KPI_EXPLORER_MAX_RATIO" in message
+    assert not [s for s in at.selectbox if s.key.startswith("upload1_")]
+    assert datasets(wid) == []
+
+
+def test_implausible_dates_are_named_and_the_team_can_keep_them():
+    wid = new_workspace(payments=pd.DataFrame({"customer_id": ["C1", "C2", "C3"],
+                                               "date": ["1900-01-01", "2025-01-05", "2025-02-05"],
+                                               "amount": [5.0, 100.0, 50.0]}))
+    at = open_data_page(wid)
+    assert at.selectbox(key="data_quality_dataset").value == "payments"
+    assert "1 rows with an implausible date (before 1970" in markdown_text(at)
+    # rows per month start in 2025, not in 1900
+    assert not any("Months with no rows at all" in c.value for c in at.caption)
+    at.button(key="early_dates_payments").click().run()
+    assert not at.exception
+    with open_workspace(wid) as ws:
+        assert ws.setting("early_dates") == "keep"
+    assert "kept, as you chose" in markdown_text(at)
+    assert at.button(key="early_dates_payments").label.startswith("Leave dates before 1970 out")

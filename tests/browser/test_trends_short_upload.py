@@ -7,6 +7,7 @@ data-quality-short-upload.png in tests/artifacts/.
 from __future__ import annotations
 
 from conftest import wait_for_app
+from kpi.formatting import format_change, format_value
 from stripe_like import write_stripe_like_export
 from test_scorecard_trends import settle, shot
 
@@ -75,8 +76,10 @@ def test_a_short_stripe_upload_breaks_mrr_down_by_plan_with_unique_month_labels(
     # What changed, Feb -> Mar 2024 (hand-computed in tests/stripe_like.py): MRR 286.50 -> 437.00;
     # Business +82.50 (the second yearly customer), 29 % of February's MRR (82.50 / 286.50).
     main = page.get_by_test_id("stMain").inner_text()
-    assert "Monthly recurring revenue rose from $286.50 (Feb 2024) to $437.00 (Mar 2024): +$150.50." in main
-    assert "plan = Business drove it most: +$82.50 of the +$150.50 while holding 29 % of the Feb 2024 total." in main
+    feb, mar, business = format_value(286.50, "currency"), format_value(437.00, "currency"), format_change(82.50, "currency")
+    assert f"Monthly recurring revenue rose from {feb} (Feb 2024) to {mar} (Mar 2024): {format_change(150.50, 'currency')}." in main
+    assert (f"plan = Business drove it most: {business} of the {format_change(150.50, 'currency')} "
+            "while holding 29 % of the Feb 2024 total.") in main
     assert {"Business · 29 %", "Team · 51 %", "Starter · 20 %"} <= set(
         page.get_by_test_id("stVegaLiteChart").filter(has_text="What changed").inner_text().split("\n"))
     assert page.get_by_test_id("stException").count() == 0
