@@ -87,6 +87,9 @@ def create_share(workspace_id: str, role: str) -> str:
         raise PermissionDenied("The sample workspace is public and read-only: share its address, or copy it first.")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with _registry(write=True) as data:
+        # Links of workspaces deleted since are dropped here (they already open nothing).
+        data["shares"] = [e for e in data["shares"] if is_valid_id(e.get("workspace"))
+                          and workspace_exists(e["workspace"])]
         data["shares"].append({"hash": _digest(token), "workspace": workspace_id, "role": role,
                                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
     return token
@@ -145,7 +148,9 @@ def revoke_all(workspace_id: str) -> int:
 
 
 def shares_of(workspace_id: str) -> list[Share]:
-    """The live share links of a workspace, oldest first."""
+    """The live share links of a workspace, oldest first (none once it is deleted)."""
+    if not is_valid_id(workspace_id) or not workspace_exists(workspace_id):
+        return []
     with _registry(write=False) as data:
         return [Share(e["hash"][:16], e["workspace"], e["role"], e.get("created", ""))
                 for e in data["shares"] if e.get("workspace") == workspace_id]

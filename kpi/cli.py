@@ -175,6 +175,52 @@ def _nesting(text: str) -> int:
     return deepest
 
 
+def open_source(args) -> Workspace:
+    """The data of compute/scorecard/check: ``--data`` (DuckDB), or ``--engine postgres|spark
+    --source … [--schema …]``, whose tables are checked first (cli.md)."""
+    engine_kind = getattr(args, "engine", None) or "duckdb"
+    if engine_kind == "duckdb":
+        if getattr(args, "source", None):
+            raise InputError("--source needs --engine postgres or --engine spark")
+        if not args.data:
+            raise InputError("give --data PATH (a folder of dataset files or a workspace file), or "
+                             "--engine postgres|spark --source … to compute where the data lives")
+        return open_data(args.data)
+    if args.data:
+        raise InputError(f"--data and --engine {engine_kind} both name the data: give one of them")
+    if not args.source:
+        raise InputError(f"--engine {engine_kind} needs --source: "
+                         + ("postgresql://USER@HOST:PORT/DB" if engine_kind == "postgres"
+                            else "a folder of Parquet files or sc://HOST:PORT"))
+    from . import engines
+    engine = engines.open_engine(engine_kind, args.source, args.schema)
+    problems = engine.problems()
+    if problems:
+        raise engines.SourceError("; ".join(problems))
+    return engines.attach(Workspace(None), engine)
+
+
+def _missing_tables(ws, kpi_ids: list[str]) -> None:
+    """On another engine, a KPI asked for by name whose tables or columns the source lacks is bad input."""
+    from . import engines
+    engine = getattr(ws, "engine", None)
+    if engine is None:
+        return
+    available = catalog.availability(ws)
+    for k in kpi_ids:
+        if k in available and not available[k].computable:
+            raise engines.SourceError(f"{engine.kind}: {k} cannot be computed {engine.where} — it needs "
+                                      + "; ".join(_table_words(step) for step in available[k].steps))
+
+
+def _table_words(step) -> str:
+    """A catalog step ("add the events dataset", "map customers.trial_start") in a source's words."""
+    if step.action == "map":
+        return " or ".join(f"values in column {ds}.{c}" for ds, c in zip(step.datasets, step.columns))
+    columns = step.columns or ("",) * len(step.datasets)
+    return " or ".join(f"a table {ds}" + (f" with values in {c}" if c else "") for ds, c in zip(step.datasets, columns))
+
+
 def _clean(value):
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -336,7 +382,9 @@ def cmd_compute(args) -> int:
     if start and end and start > end:
         raise InputError(f"--start {start} is after --end {end}: no period could be shown — swap them, or give "
                          "only one")
-    ws = open_data(args.data)
+    ws = open_source(args)
+    if args.kpi:
+        _missing_tables(ws, args.kpi)
     frame = compute(ws, args.kpi or None, grain=args.grain, start=args.start, end=args.end,
                     as_of=args.as_of, segment=args.segment, filters=_filter_arg(args.filter))
     for note in frame.attrs.get("notes", []):
@@ -368,7 +416,7 @@ def _scorecard(args):
     from .compute import as_of_date
     doc = GoalsDoc.from_dict(_read_json(args.goals, "--goals", GOALS_EXAMPLE), source=args.goals)
     check_targets(doc, args.goals)           # a deadline not after its baseline date is bad input
-    ws = open_data(args.data)
+    ws = open_source(args)
     as_of = args.as_of or as_of_date(ws)
     return scorecard(ws, doc, as_of=as_of), as_of, ws
 
@@ -437,6 +485,15 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _data_arguments(s) -> None:
+    s.add_argument("--data", help="a folder of dataset files, one file, or a workspace file")
+    s.add_argument("--engine", choices=["duckdb", "postgres", "spark"], default="duckdb",
+                   help="where to compute: the embedded DuckDB (default), or where the data lives")
+    s.add_argument("--source", help="with --engine: postgresql://USER@HOST:PORT/DB, a folder of Parquet "
+                                    "files, or sc://HOST:PORT (Spark Connect)")
+    s.add_argument("--schema", help="with --engine: the schema (database) holding the dataset tables")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .compute import GRAINS
     p = _Parser(prog="python -m kpi", description="KPI Explorer from the command line.")
@@ -460,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_catalog)
 
     s = sub.add_parser("compute", help="compute KPIs")
-    s.add_argument("--data", required=True)
+    _data_arguments(s)
     s.add_argument("--kpi", action="append", help="a KPI id (repeatable); default: every computable KPI")
     s.add_argument("--grain", choices=GRAINS, default="month")
     s.add_argument("--start"), s.add_argument("--end"), s.add_argument("--as-of", dest="as_of")
@@ -471,7 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, formats in (("scorecard", cmd_scorecard, ["json", "csv", "markdown", *REPORT_FORMATS]), ("check", cmd_check, None)):
         s = sub.add_parser(name, help=f"{name} goals against the data")
-        s.add_argument("--data", required=True)
+        _data_arguments(s)
         s.add_argument("--goals", required=True)
         s.add_argument("--as-of", dest="as_of")
         if formats:

@@ -18,8 +18,8 @@ from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 
-from . import catalog, derived, limits, quality
-from .datasets import DATASETS
+from . import catalog, custom, derived, engines, limits, quality
+from .datasets import DATASETS, SQL_TYPES, primary_date_sql
 from .errors import InputError, UnknownKpi
 from .workspace import Workspace, quote_ident
 
@@ -32,33 +32,45 @@ OUTPUT_COLUMNS = ["kpi", "grain", "period", "segment", "value", "numerator", "de
 # ---------------------------------------------------------------------------------------------
 # The as-of date
 # ---------------------------------------------------------------------------------------------
-def _primary_date_expr(dataset: str, prefix: str = "") -> str:
-    ds = DATASETS[dataset]
-    col = prefix + quote_ident(ds.primary_date)
-    return f"CAST({col} AS DATE)" if ds.column(ds.primary_date).type == "timestamp" else col
-
-
 def _dates_of(dataset: str, prepared: bool) -> tuple[str, str]:
     """(table, date expression) to read a dataset's primary dates from: events' prepared user-days
     hold exactly its dates in a fifth of the rows."""
     if dataset == "events" and prepared:
         return derived.USER_DAYS, "d"
-    return quote_ident(dataset), _primary_date_expr(dataset)
+    return quote_ident(dataset), primary_date_sql(dataset)
 
 
 def as_of_date(ws: Workspace, today: dt.date | None = None) -> dt.date | None:
     """The latest date, not after today, on which any loaded dataset has a row (kpis.md)."""
     today = today or dt.date.today()
-    with ws.cursor() as cur:
-        prepared = derived.available(cur)
-    parts = []
-    for d in ws.datasets():
-        table, expr = _dates_of(d, prepared)
-        parts.append(f"SELECT max({expr}) AS d FROM {table} WHERE {expr} <= ?")
-    if not parts:
+    loaded = ws.datasets()
+    if not loaded:
         return None
-    found = ws.rows(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)}) t", [today] * len(parts))[0][0]
-    return found
+    with engines.of(ws).session() as s:
+        prepared = _user_days_prepared(s)
+        parts = []
+        for d in loaded:
+            table, expr = _dates_of(d, prepared)
+            parts.append(f"SELECT max({expr}) AS d FROM {table} WHERE {expr} <= ?")
+        return s.rows(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)}) t", [today] * len(parts))[0][0]
+
+
+def _user_days_prepared(s) -> bool:
+    """Whether the events' tables prepared at ingest are there (DuckDB workspaces only)."""
+    return set(derived.TABLES) <= s.prepared
+
+
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """The first day of the period of ``grain`` holding ``day`` (as date_trunc: weeks start on Monday)."""
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return dt.date(day.year, 1, 1)
 
 
 def _to_date(value, what: str) -> dt.date | None:
@@ -108,8 +120,8 @@ def _kpi(id: str, counts: Iterable[str], fill: str, *, gridded: bool = False, us
 def _mm_kpi(id, fill, expr_val=None, num=None, den=None):
     def sql(run):
         if num is not None:
-            return f"SELECT p, seg, {num} AS num, {den} AS den, NULL AS val FROM _mm"
-        return f"SELECT p, seg, NULL AS num, NULL AS den, {expr_val} AS val FROM _mm"
+            return f"SELECT p, seg, {num} AS num, {den} AS den, CAST(NULL AS DOUBLE) AS val FROM _mm"
+        return f"SELECT p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den, {expr_val} AS val FROM _mm"
     REGISTRY[id] = KpiSql(id, ("subscriptions",), fill, sql, False, ("_mm",))
 
 
@@ -132,7 +144,7 @@ _mm_kpi("quick_ratio", "ratio", num="new_mrr + reactivation_mrr + expansion_mrr"
 
 @_kpi("clv", ("subscriptions",), "null", uses=("_mm", "_clv"))
 def _clv(run):
-    return "SELECT p, seg, num, den, NULL AS val FROM _clv"
+    return "SELECT p, seg, num, den, CAST(NULL AS DOUBLE) AS val FROM _clv"
 
 
 @_kpi("renewal_rate", ("subscriptions",), "ratio", uses=("_timeline",))
@@ -140,23 +152,26 @@ def _renewal_rate(run):
     a = run.lit_date(run.as_of)
     months = "CASE b.billing_period WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END"
 
-    def plus(n):  # the day n months after start_date (DuckDB clamps it to the month's last day)
-        return f"CAST(start_date + to_months(CAST({n} AS INTEGER)) AS DATE)"
+    def plus(n):  # the day n months after start_date (clamped to the month's last day)
+        return f"CAST(start_date + CAST({n} AS INTEGER) * INTERVAL 1 MONTH AS DATE)"
+
+    def months_between(x, y):  # month boundaries crossed from x to y (what DuckDB's date_diff('month') counts)
+        return f"((EXTRACT(YEAR FROM {y}) * 12 + EXTRACT(MONTH FROM {y})) - (EXTRACT(YEAR FROM {x}) * 12 + EXTRACT(MONTH FROM {x})))"
     # A row with mrr > 0 is due to renew on r_k = start + k billing periods. Renewal k counts when
     # r_k <= A and the row had not ended by r_(k-1): k = 1 .. k_max, where k_max is the smaller of
     # the last k due by A and the first k due on or after the row's end (r_k grows with k). Every
     # renewal before the last finds the row still running; the last one, if the row ended by
     # then, is renewed when the customer still pays on r: c(x, r) > 0 (mrr is never negative here).
     return f"""
-    WITH r AS (
+    WITH paid AS (
         SELECT b.seg, b.customer_id, b.start_date, b.end_date, {months} AS months,
-               date_diff('month', b.start_date, {a}) AS to_a, date_diff('month', b.start_date, b.end_date) AS to_end
+               {months_between('b.start_date', a)} AS to_a, {months_between('b.start_date', 'b.end_date')} AS to_end
         FROM _b_subscriptions b WHERE b.mrr > 0
     ), bounded AS (  -- by_a: the last k with r_k <= A; by_end: the first k with r_k >= end_date
         SELECT seg, customer_id, start_date, end_date, months,
                CAST(floor((to_a - CASE WHEN {plus('to_a')} > {a} THEN 1 ELSE 0 END) / months) AS INTEGER) AS by_a,
                CAST(ceil((to_end + CASE WHEN {plus('to_end')} < end_date THEN 1 ELSE 0 END) / months) AS INTEGER) AS by_end
-        FROM r
+        FROM paid
     ), counted AS (
         SELECT seg, customer_id, start_date, end_date, months, k_max, {plus('k_max * months')} AS last_day
         FROM (SELECT *, CASE WHEN end_date IS NULL THEN by_a ELSE LEAST(by_a, by_end) END AS k_max FROM bounded)
@@ -175,14 +190,14 @@ def _renewal_rate(run):
                n_rows * CASE WHEN k = k_max THEN last_renewed ELSE 1 END AS renewed
         FROM (SELECT *, unnest(generate_series(1, k_max)) AS k FROM same_days)
     )
-    SELECT {run.period('renew_day')} AS p, seg, sum(renewed) AS num, sum(n_rows) AS den, NULL AS val
+    SELECT {run.period('renew_day')} AS p, seg, sum(renewed) AS num, sum(n_rows) AS den, CAST(NULL AS DOUBLE) AS val
     FROM due GROUP BY 1, 2"""
 
 
 # -- payments -------------------------------------------------------------------------------
 @_kpi("revenue", ("payments",), "zero")
 def _revenue(run):
-    return f"SELECT {run.period('date')} AS p, seg, NULL AS num, NULL AS den, sum(amount) AS val FROM _b_payments GROUP BY 1, 2"
+    return f"SELECT {run.period('date')} AS p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den, sum(amount) AS val FROM _b_payments GROUP BY 1, 2"
 
 
 @_kpi("arppu", ("payments",), "ratio")
@@ -190,7 +205,7 @@ def _arppu(run):
     return f"""
     WITH rev AS (SELECT {run.period('date')} AS p, seg, sum(amount) AS revenue FROM _b_payments GROUP BY 1, 2),
          payers AS ({run.payers_sql()})
-    SELECT rev.p, rev.seg, rev.revenue AS num, COALESCE(payers.n, 0) AS den, NULL AS val
+    SELECT rev.p, rev.seg, rev.revenue AS num, COALESCE(payers.n, 0) AS den, CAST(NULL AS DOUBLE) AS val
     FROM rev LEFT JOIN payers ON payers.p = rev.p AND payers.seg IS NOT DISTINCT FROM rev.seg"""
 
 
@@ -200,7 +215,7 @@ def _arpu(run):
     WITH rev AS (SELECT {run.period('date')} AS p, seg, sum(amount) AS revenue FROM _b_payments GROUP BY 1, 2),
          au AS (SELECT p, seg, count(*) AS users FROM _up GROUP BY 1, 2)
     SELECT COALESCE(rev.p, au.p) AS p, COALESCE(rev.seg, au.seg) AS seg,
-           COALESCE(rev.revenue, 0) AS num, COALESCE(au.users, 0) AS den, NULL AS val
+           COALESCE(rev.revenue, 0) AS num, COALESCE(au.users, 0) AS den, CAST(NULL AS DOUBLE) AS val
     FROM rev FULL JOIN au ON rev.p = au.p AND rev.seg IS NOT DISTINCT FROM au.seg"""
 
 
@@ -212,7 +227,7 @@ def _new_product_revenue_share(run):
          pay AS (SELECT {run.period('date')} AS p, seg, product, amount FROM _b_payments)
     SELECT pay.p, pay.seg,
            sum(CASE WHEN l.launched > per.t - 365 AND l.launched <= per.t THEN pay.amount ELSE 0 END) AS num,
-           sum(pay.amount) AS den, NULL AS val
+           sum(pay.amount) AS den, CAST(NULL AS DOUBLE) AS val
     FROM pay JOIN _periods per ON per.p = pay.p LEFT JOIN launch l ON l.product = pay.product
     GROUP BY 1, 2"""
 
@@ -222,20 +237,20 @@ def _new_product_revenue_share(run):
 def _nps(run):
     return f"""SELECT {run.period('date')} AS p, seg,
         100.0 * (count(CASE WHEN score >= 9 THEN 1 END) - count(CASE WHEN score <= 6 THEN 1 END)) AS num,
-        count(*) AS den, NULL AS val
+        count(*) AS den, CAST(NULL AS DOUBLE) AS val
     FROM _b_surveys WHERE survey_type = 'nps' AND score >= 0 AND score <= 10 GROUP BY 1, 2"""
 
 
 @_kpi("employee_satisfaction", ("surveys",), "ratio")
 def _employee_satisfaction(run):
-    return f"""SELECT {run.period('date')} AS p, seg, sum(score) AS num, count(score) AS den, NULL AS val
+    return f"""SELECT {run.period('date')} AS p, seg, sum(score) AS num, count(score) AS den, CAST(NULL AS DOUBLE) AS val
     FROM _b_surveys WHERE survey_type = 'employee' GROUP BY 1, 2"""
 
 
 # -- customers ------------------------------------------------------------------------------
 @_kpi("signups", ("customers",), "zero")
 def _signups(run):
-    return f"SELECT {run.period('signup_date')} AS p, seg, NULL AS num, NULL AS den, count(*) AS val FROM _b_customers GROUP BY 1, 2"
+    return f"SELECT {run.period('signup_date')} AS p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den, count(*) AS val FROM _b_customers GROUP BY 1, 2"
 
 
 @_kpi("signup_rate", ("customers", "marketing"), "ratio")
@@ -244,7 +259,7 @@ def _signup_rate(run):
     WITH s AS (SELECT {run.period('signup_date')} AS p, seg, count(*) AS n FROM _b_customers GROUP BY 1, 2),
          v AS (SELECT {run.period('date')} AS p, seg, sum(visitors) AS n FROM _b_marketing GROUP BY 1, 2)
     SELECT COALESCE(s.p, v.p) AS p, COALESCE(s.seg, v.seg) AS seg, COALESCE(s.n, 0) AS num,
-           COALESCE(v.n, 0) AS den, NULL AS val
+           COALESCE(v.n, 0) AS den, CAST(NULL AS DOUBLE) AS val
     FROM s FULL JOIN v ON s.p = v.p AND s.seg IS NOT DISTINCT FROM v.seg"""
 
 
@@ -253,7 +268,7 @@ def _trial_conversion_rate(run):
     a = run.lit_date(run.as_of)
     return f"""SELECT {run.period('trial_start')} AS p, seg,
         count(CASE WHEN converted_date IS NOT NULL AND converted_date <= {a} THEN 1 END) AS num,
-        count(*) AS den, NULL AS val
+        count(*) AS den, CAST(NULL AS DOUBLE) AS val
     FROM _b_customers WHERE trial_start IS NOT NULL AND trial_start <= {a} GROUP BY 1, 2"""
 
 
@@ -262,7 +277,7 @@ def _trial_dropoff_rate(run):
     a = run.lit_date(run.as_of)
     return f"""SELECT {run.period('trial_end')} AS p, seg,
         count(CASE WHEN converted_date IS NULL OR converted_date > trial_end THEN 1 END) AS num,
-        count(*) AS den, NULL AS val
+        count(*) AS den, CAST(NULL AS DOUBLE) AS val
     FROM _b_customers WHERE trial_end IS NOT NULL AND trial_end <= {a} GROUP BY 1, 2"""
 
 
@@ -272,7 +287,7 @@ def _new_customers_sql(run):
 
 @_kpi("new_customers", ("subscriptions|payments",), "zero", uses=("_first_paid",))
 def _new_customers(run):
-    return f"SELECT p, seg, NULL AS num, NULL AS den, n AS val FROM ({_new_customers_sql(run)}) t"
+    return f"SELECT p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den, n AS val FROM ({_new_customers_sql(run)}) t"
 
 
 def _spend_sql(run):
@@ -284,7 +299,7 @@ def _cac(run):
     return f"""
     WITH s AS ({_spend_sql(run)}), n AS ({_new_customers_sql(run)})
     SELECT COALESCE(s.p, n.p) AS p, COALESCE(s.seg, n.seg) AS seg, COALESCE(s.spend, 0) AS num,
-           COALESCE(n.n, 0) AS den, NULL AS val
+           COALESCE(n.n, 0) AS den, CAST(NULL AS DOUBLE) AS val
     FROM s FULL JOIN n ON s.p = n.p AND s.seg IS NOT DISTINCT FROM n.seg"""
 
 
@@ -294,7 +309,7 @@ def _cpa(run):
     WITH s AS ({_spend_sql(run)}),
          n AS (SELECT {run.period('signup_date')} AS p, seg, count(*) AS n FROM _b_customers GROUP BY 1, 2)
     SELECT COALESCE(s.p, n.p) AS p, COALESCE(s.seg, n.seg) AS seg, COALESCE(s.spend, 0) AS num,
-           COALESCE(n.n, 0) AS den, NULL AS val
+           COALESCE(n.n, 0) AS den, CAST(NULL AS DOUBLE) AS val
     FROM s FULL JOIN n ON s.p = n.p AND s.seg IS NOT DISTINCT FROM n.seg"""
 
 
@@ -314,13 +329,13 @@ def _ltv_cac_ratio(run):
 # -- events ---------------------------------------------------------------------------------
 @_kpi("active_users", ("events",), "zero", uses=("_up",))
 def _active_users(run):
-    return "SELECT p, seg, NULL AS num, NULL AS den, count(*) AS val FROM _up GROUP BY 1, 2"
+    return "SELECT p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den, count(*) AS val FROM _up GROUP BY 1, 2"
 
 
 def _days_in_range(run):
     """Days of each period from the first event's date up to t(P): the DAU/MAU averaging base."""
     fe = run.lit_date(run.first_event)
-    return f"CASE WHEN g.t >= {fe} THEN g.t - GREATEST(g.p, {fe}) + 1 ELSE 0 END"
+    return f"CASE WHEN g.t >= {fe} THEN date_diff('day', GREATEST(g.p, {fe}), g.t) + 1 ELSE 0 END"
 
 
 @_kpi("dau", ("events",), "ratio", gridded=True, uses=("_ud",))
@@ -328,7 +343,7 @@ def _dau(run):
     fe = run.lit_date(run.first_event)
     return f"""
     WITH ud AS (SELECT {run.period('d')} AS p, seg, count(*) AS user_days FROM _ud WHERE d >= {fe} GROUP BY 1, 2)
-    SELECT g.p, g.seg, COALESCE(ud.user_days, 0) AS num, {_days_in_range(run)} AS den, NULL AS val
+    SELECT g.p, g.seg, COALESCE(ud.user_days, 0) AS num, {_days_in_range(run)} AS den, CAST(NULL AS DOUBLE) AS val
     FROM _g g LEFT JOIN ud ON ud.p = g.p AND ud.seg IS NOT DISTINCT FROM g.seg"""
 
 
@@ -338,7 +353,7 @@ def _mau_sum_sql(run):
     fe = run.lit_date(run.first_event)
     return f"""
     SELECT g.p, g.seg,
-           sum(m.mau * (LEAST(m.last_d, g.t) - GREATEST(m.d, g.p, {fe}) + 1)) AS mau_days
+           sum(m.mau * (date_diff('day', GREATEST(m.d, g.p, {fe}), LEAST(m.last_d, g.t)) + 1)) AS mau_days
     FROM _g g JOIN _mau_daily m
       ON m.seg IS NOT DISTINCT FROM g.seg AND m.d <= g.t AND m.last_d >= GREATEST(g.p, {fe})
     WHERE m.mau > 0
@@ -349,7 +364,7 @@ def _mau_sum_sql(run):
 def _mau(run):
     return f"""
     WITH m AS ({_mau_sum_sql(run)})
-    SELECT g.p, g.seg, COALESCE(m.mau_days, 0) AS num, {_days_in_range(run)} AS den, NULL AS val
+    SELECT g.p, g.seg, COALESCE(m.mau_days, 0) AS num, {_days_in_range(run)} AS den, CAST(NULL AS DOUBLE) AS val
     FROM _g g LEFT JOIN m ON m.p = g.p AND m.seg IS NOT DISTINCT FROM g.seg"""
 
 
@@ -359,20 +374,20 @@ def _stickiness(run):
     return f"""
     WITH ud AS (SELECT {run.period('d')} AS p, seg, count(*) AS user_days FROM _ud WHERE d >= {fe} GROUP BY 1, 2),
          m AS ({_mau_sum_sql(run)})
-    SELECT m.p, m.seg, COALESCE(ud.user_days, 0) AS num, m.mau_days AS den, NULL AS val
+    SELECT m.p, m.seg, COALESCE(ud.user_days, 0) AS num, m.mau_days AS den, CAST(NULL AS DOUBLE) AS val
     FROM m LEFT JOIN ud ON ud.p = m.p AND ud.seg IS NOT DISTINCT FROM m.seg"""
 
 
 @_kpi("avg_session_duration", ("events",), "ratio", uses=("_sessions",))
 def _avg_session_duration(run):
     return f"""SELECT {run.period('CAST(started AS DATE)')} AS p, seg,
-        sum(EXTRACT(EPOCH FROM (ended - started)) / 60.0) AS num, count(*) AS den, NULL AS val
+        sum(date_diff('microsecond', started, ended) / 1e6 / 60.0) AS num, count(*) AS den, CAST(NULL AS DOUBLE) AS val
     FROM _sessions GROUP BY 1, 2"""
 
 
 @_kpi("actions_per_session", ("events",), "ratio", uses=("_sessions",))
 def _actions_per_session(run):
-    return f"""SELECT {run.period('CAST(started AS DATE)')} AS p, seg, sum(events) AS num, count(*) AS den, NULL AS val
+    return f"""SELECT {run.period('CAST(started AS DATE)')} AS p, seg, sum(events) AS num, count(*) AS den, CAST(NULL AS DOUBLE) AS val
     FROM _sessions GROUP BY 1, 2"""
 
 
@@ -381,7 +396,7 @@ def _actions_per_user(run):
     return f"""
     WITH e AS (SELECT {run.period('d')} AS p, seg, sum(events) AS n FROM _ud GROUP BY 1, 2),
          au AS (SELECT p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
-    SELECT au.p, au.seg, e.n AS num, au.n AS den, NULL AS val
+    SELECT au.p, au.seg, e.n AS num, au.n AS den, CAST(NULL AS DOUBLE) AS val
     FROM au JOIN e ON e.p = au.p AND e.seg IS NOT DISTINCT FROM au.seg"""
 
 
@@ -391,7 +406,7 @@ def _retention_rate(run):
     return f"""
     WITH kept AS ({run.kept_sql()}),
          base AS (SELECT CAST(p + {step} AS DATE) AS p, seg, count(*) AS n FROM _up GROUP BY 1, 2)
-    SELECT base.p, base.seg, COALESCE(kept.n, 0) AS num, base.n AS den, NULL AS val
+    SELECT base.p, base.seg, COALESCE(kept.n, 0) AS num, base.n AS den, CAST(NULL AS DOUBLE) AS val
     FROM base LEFT JOIN kept ON kept.p = base.p AND kept.seg IS NOT DISTINCT FROM base.seg
     WHERE base.p <= {run.lit_date(run.as_of)}"""
 
@@ -425,26 +440,26 @@ def _feature_adoption_rate(run):
 # -- product development ----------------------------------------------------------------------
 @_kpi("time_to_market", ("releases",), "null")
 def _time_to_market(run):
-    return f"""SELECT {run.period('released_date')} AS p, seg, NULL AS num, NULL AS den,
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY released_date - started_date) AS val
+    return f"""SELECT {run.period('released_date')} AS p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY date_diff('day', started_date, released_date)) AS val
     FROM _b_releases WHERE started_date IS NOT NULL GROUP BY 1, 2"""
 
 
 @_kpi("releases_shipped", ("releases",), "zero")
 def _releases_shipped(run):
-    return f"SELECT {run.period('released_date')} AS p, seg, NULL AS num, NULL AS den, count(*) AS val FROM _b_releases GROUP BY 1, 2"
+    return f"SELECT {run.period('released_date')} AS p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den, count(*) AS val FROM _b_releases GROUP BY 1, 2"
 
 
 @_kpi("velocity", ("sprints",), "ratio")
 def _velocity(run):
     return f"""SELECT {run.period('end_date')} AS p, seg, sum(completed_points) AS num, count(completed_points) AS den,
-        NULL AS val FROM _b_sprints GROUP BY 1, 2"""
+        CAST(NULL AS DOUBLE) AS val FROM _b_sprints GROUP BY 1, 2"""
 
 
 @_kpi("say_do_ratio", ("sprints",), "ratio")
 def _say_do_ratio(run):
     return f"""SELECT {run.period('end_date')} AS p, seg, sum(completed_points) AS num, sum(committed_points) AS den,
-        NULL AS val FROM _b_sprints WHERE completed_points IS NOT NULL AND committed_points IS NOT NULL GROUP BY 1, 2"""
+        CAST(NULL AS DOUBLE) AS val FROM _b_sprints WHERE completed_points IS NOT NULL AND committed_points IS NOT NULL GROUP BY 1, 2"""
 
 
 # -- technical and quality ---------------------------------------------------------------------
@@ -467,13 +482,13 @@ def _defect_density(run):
 def _test_effectiveness(run):
     return f"""SELECT {run.period('found_date')} AS p, seg,
         count(CASE WHEN stage = 'pre_release' THEN 1 END) AS num,
-        count(CASE WHEN stage IN ('pre_release', 'production') THEN 1 END) AS den, NULL AS val
+        count(CASE WHEN stage IN ('pre_release', 'production') THEN 1 END) AS den, CAST(NULL AS DOUBLE) AS val
     FROM _b_defects GROUP BY 1, 2"""
 
 
 @_kpi("testing_speed", ("test_runs",), "null")
 def _testing_speed(run):
-    return f"""SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den,
+    return f"""SELECT {run.period('d')} AS p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_minutes) AS val
     FROM _b_test_runs WHERE duration_minutes IS NOT NULL GROUP BY 1, 2"""
 
@@ -481,31 +496,31 @@ def _testing_speed(run):
 @_kpi("test_pass_rate", ("test_runs",), "ratio")
 def _test_pass_rate(run):
     return f"""SELECT {run.period('d')} AS p, seg, sum(tests_total - tests_failed) AS num, sum(tests_total) AS den,
-        NULL AS val FROM _b_test_runs WHERE tests_total IS NOT NULL AND tests_failed IS NOT NULL GROUP BY 1, 2"""
+        CAST(NULL AS DOUBLE) AS val FROM _b_test_runs WHERE tests_total IS NOT NULL AND tests_failed IS NOT NULL GROUP BY 1, 2"""
 
 
 @_kpi("escalated_tickets", ("tickets",), "zero")
 def _escalated_tickets(run):
-    return f"""SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den,
+    return f"""SELECT {run.period('d')} AS p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den,
         count(CASE WHEN escalated THEN 1 END) AS val FROM _b_tickets GROUP BY 1, 2"""
 
 
 @_kpi("escalation_rate", ("tickets",), "ratio")
 def _escalation_rate(run):
     return f"""SELECT {run.period('d')} AS p, seg, count(CASE WHEN escalated THEN 1 END) AS num, count(*) AS den,
-        NULL AS val FROM _b_tickets GROUP BY 1, 2"""
+        CAST(NULL AS DOUBLE) AS val FROM _b_tickets GROUP BY 1, 2"""
 
 
 @_kpi("support_response_time", ("tickets",), "null")
 def _support_response_time(run):
-    return f"""SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den,
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (first_response_at - created_at)) / 3600.0) AS val
+    return f"""SELECT {run.period('d')} AS p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY date_diff('microsecond', created_at, first_response_at) / 1e6 / 3600.0) AS val
     FROM _b_tickets WHERE first_response_at IS NOT NULL GROUP BY 1, 2"""
 
 
 @_kpi("support_cost", ("tickets",), "zero")
 def _support_cost(run):
-    return f"SELECT {run.period('d')} AS p, seg, NULL AS num, NULL AS den, COALESCE(sum(cost), 0) AS val FROM _b_tickets GROUP BY 1, 2"
+    return f"SELECT {run.period('d')} AS p, seg, CAST(NULL AS DOUBLE) AS num, CAST(NULL AS DOUBLE) AS den, COALESCE(sum(cost), 0) AS val FROM _b_tickets GROUP BY 1, 2"
 
 
 @_kpi("uptime", ("incidents",), "ratio", gridded=True)
@@ -522,26 +537,26 @@ def _uptime(run):
                                                       ROWS UNBOUNDED PRECEDING) AS island FROM marked),
          islands AS (SELECT seg, min(started_at) AS s, max(ended_at) AS e FROM numbered GROUP BY seg, island),
          down AS (
-            SELECT g.p, g.seg, sum(EXTRACT(EPOCH FROM (
-                       LEAST(islands.e, CAST(g.t + 1 AS TIMESTAMP)) - GREATEST(islands.s, CAST(g.p AS TIMESTAMP)))) / 60.0) AS minutes
+            SELECT g.p, g.seg, sum(date_diff('microsecond', GREATEST(islands.s, CAST(g.p AS TIMESTAMP)),
+                       LEAST(islands.e, CAST(g.t + 1 AS TIMESTAMP))) / 1e6 / 60.0) AS minutes
             FROM _g g JOIN islands ON islands.seg IS NOT DISTINCT FROM g.seg
              AND islands.s < CAST(g.t + 1 AS TIMESTAMP) AND islands.e > CAST(g.p AS TIMESTAMP)
             GROUP BY 1, 2)
-    SELECT g.p, g.seg, (g.t + 1 - g.p) * 1440.0 - COALESCE(down.minutes, 0) AS num,
-           (g.t + 1 - g.p) * 1440.0 AS den, NULL AS val
+    SELECT g.p, g.seg, (date_diff('day', g.p, g.t) + 1) * 1440.0 - COALESCE(down.minutes, 0) AS num,
+           (date_diff('day', g.p, g.t) + 1) * 1440.0 AS den, CAST(NULL AS DOUBLE) AS val
     FROM _g g LEFT JOIN down ON down.p = g.p AND down.seg IS NOT DISTINCT FROM g.seg"""
 
 
 @_kpi("compliance_rate", ("compliance",), "ratio")
 def _compliance_rate(run):
     return f"""SELECT {run.period('date')} AS p, seg, count(CASE WHEN passed THEN 1 END) AS num, count(*) AS den,
-        NULL AS val FROM _b_compliance GROUP BY 1, 2"""
+        CAST(NULL AS DOUBLE) AS val FROM _b_compliance GROUP BY 1, 2"""
 
 
 # ---------------------------------------------------------------------------------------------
 # Base views: each loaded dataset cut at the as-of date, cleaned as kpis.md says, with its segment
 # ---------------------------------------------------------------------------------------------
-BASE_FILTERS = {"subscriptions": derived.VALID_SUBSCRIPTIONS}
+BASE_FILTERS = derived.BASE_FILTERS
 # The segment value of the rows a filter leaves out (a control character: never a value of real data).
 FILTERED_OUT = "\x1ffiltered out\x1f"
 
@@ -571,11 +586,32 @@ def _stage_sql() -> str:
     return "lower(replace(replace(trim(stage), '-', '_'), ' ', '_'))"
 
 
+def fresh_name(base: str, taken) -> str:
+    """An internal alias no column of the data has (a user's file may hold any name: ``_rn``, ``rn``…)."""
+    used = {str(c).lower() for c in taken}
+    name = base
+    while name.lower() in used:
+        name += "_"
+    return name
+
+
+def first_customer_rows(columns: list[str]) -> str:
+    """customers with one row per customer_id: the earliest signup_date, and among rows signed up
+    the same day the first by each column in turn — never the order the rows happen to come in.
+    Only the table's own columns come out (the row number's alias cannot meet a user's column)."""
+    cols = ", ".join(quote_ident(c) for c in columns)
+    rn = fresh_name("_kpi_rn", columns)
+    ties = ", ".join(f"{quote_ident(c)} NULLS LAST" for c in columns if c not in ("customer_id", "signup_date"))
+    order = "signup_date NULLS LAST" + (f", {ties}" if ties else "")
+    return (f"SELECT {cols} FROM (SELECT {cols}, row_number() OVER (PARTITION BY customer_id ORDER BY {order}) "
+            f"AS {quote_ident(rn)} FROM customers) c WHERE {quote_ident(rn)} = 1")
+
+
 @dataclass
 class Run:
     """The context of one compute call: grain, as-of date, segment, and the temp tables made so far."""
     ws: Workspace
-    cur: object
+    session: engines.Session
     grain: str
     as_of: dt.date
     segment: str | None
@@ -591,19 +627,20 @@ class Run:
         return f"CAST(date_trunc('{self.grain}', {expr}) AS DATE)"
 
     def period_of(self, day: dt.date) -> dt.date:
-        """The start of the period holding ``day`` (asked of DuckDB once per day and run)."""
-        key = ("period_of", day)
-        if key not in self.memo:
-            self.memo[key] = self.cur.execute(f"SELECT {self.period('?')}", [day]).fetchall()[0][0]
-        return self.memo[key]
+        """The start of the period holding ``day`` (what date_trunc gives: weeks start on Monday)."""
+        return period_start(day, self.grain)
 
     @staticmethod
     def lit_date(d: dt.date | None) -> str:
         # Dates come from our own computation (never user text), so a literal is safe here.
         return "CAST(NULL AS DATE)" if d is None else f"DATE '{d.isoformat()}'"
 
-    def exec(self, sql: str, params=None):
-        return self.cur.execute(sql, params or [])
+    def make(self, name: str, sql: str, kind: str = "TABLE", params=()) -> None:
+        """The temp table (or VIEW) ``name`` of this compute, made by its engine."""
+        self.session.temp(name, sql, params, view=kind == "VIEW")
+
+    def rows(self, sql: str, params=()) -> list[tuple]:
+        return self.session.rows(sql, params)
 
     # -- segment resolution ---------------------------------------------------------------
     # A filter rides on the segment machinery: a row that does not pass it gets the segment value
@@ -624,9 +661,9 @@ class Run:
             return f"CAST(x.{q} AS VARCHAR)", ""
         id_col = DATASETS[dataset].id_column
         if source == "customer":
+            first = self.first_customer_rows()
             return (f"CAST({alias}.{q} AS VARCHAR)",
-                    f"LEFT JOIN (SELECT customer_id, {q} FROM (SELECT customer_id, {q}, row_number() OVER "
-                    f"(PARTITION BY customer_id ORDER BY signup_date) AS rn FROM customers) WHERE rn = 1) {alias} "
+                    f"LEFT JOIN (SELECT customer_id, {q} FROM ({first}) f) {alias} "
                     f"ON {alias}.customer_id = x.{quote_ident(id_col)}")
         return None
 
@@ -647,8 +684,11 @@ class Run:
     def make_filter_values(self) -> None:
         if self.filter is None:
             return
-        self.exec("CREATE OR REPLACE TEMP TABLE _filter_values (v VARCHAR)")
-        self.cur.executemany("INSERT INTO _filter_values VALUES (?)", [[v] for v in self.filter[1]])
+        self.session.values("_filter_values", self.filter[1])
+
+    def first_customer_rows(self) -> str:
+        """The customers table with one row per customer (see :func:`first_customer_rows`)."""
+        return first_customer_rows(self.ws.columns("customers"))
 
     def split_words(self) -> str:
         """"the breakdown by plan", "the filter on country", or both: for notes on what was left out."""
@@ -662,11 +702,11 @@ class Run:
         """A query of the segment's values in a dataset (scanned once per run, not once per KPI)."""
         if not self.split:
             return "SELECT CAST(NULL AS VARCHAR) AS seg"
-        table = quote_ident(f"_s_{dataset}")
+        table = f"_s_{dataset}"
         if table not in self.made:
-            self.exec(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT DISTINCT seg FROM {quote_ident('_b_' + dataset)}")
+            self.make(table, f"SELECT DISTINCT seg FROM {quote_ident('_b_' + dataset)}")
             self.made.add(table)
-        return f"SELECT seg FROM {table}"
+        return f"SELECT seg FROM {quote_ident(table)}"
 
     # -- temp tables ----------------------------------------------------------------------
     def make_base_views(self, materialise: set[str] = frozenset()) -> None:
@@ -677,18 +717,20 @@ class Run:
             seg = self.segment_expr(ds)
             self.segmentable[ds] = seg is not None
             seg_sel, seg_join = seg if seg else ("CAST(NULL AS VARCHAR)", "")
-            canon = ", ".join(f"x.{quote_ident(c)}" for c in DATASETS[ds].column_names)
-            where = [f"{_primary_date_expr(ds, 'x.')} <= {a}"]
+            have = set(self.ws.columns(ds))
+            # A source table may lack optional canonical columns (a workspace has them all): null.
+            canon = ", ".join(f"x.{quote_ident(c.name)}" if c.name in have else
+                              f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {quote_ident(c.name)}" for c in DATASETS[ds].columns)
+            where = [f"{primary_date_sql(ds, 'x.')} <= {a}"]
             if ds in BASE_FILTERS:
                 where.append(BASE_FILTERS[ds])
             source = quote_ident(ds)
             # A customer listed twice: the row with the earliest signup_date is the one KPIs use.
             # When the KPIs read customers and every id is there once, there is nothing to drop.
-            deduplicate = ds == "customers" and (ds not in materialise or not self.cur.execute(
-                "SELECT count(*) = count(DISTINCT customer_id) FROM customers").fetchall()[0][0])
+            deduplicate = ds == "customers" and (ds not in materialise or not self.rows(
+                "SELECT count(*) = count(DISTINCT customer_id) FROM customers")[0][0])
             if deduplicate:
-                source = ("(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY customer_id "
-                          "ORDER BY signup_date) AS _rn FROM customers) WHERE _rn = 1)")
+                source = f"({self.first_customer_rows()})"
             extra = {
                 "events": ", CAST(x.\"timestamp\" AS DATE) AS d",
                 "surveys": f", {_survey_type_sql().replace('survey', 'x.survey')} AS survey_type",
@@ -701,14 +743,13 @@ class Run:
                 cols = canon.replace('x."stage"', f"{_stage_sql().replace('stage', 'x.stage')} AS stage")
             # customers is deduplicated by a window: do it once, not in every KPI that reads it
             kind = "TABLE" if deduplicate and ds in materialise else "VIEW"
-            self.exec(f"CREATE OR REPLACE TEMP {kind} {quote_ident('_b_' + ds)} AS "
-                      f"SELECT {cols}{extra}, {seg_sel} AS seg FROM {source} x {seg_join} "
-                      f"WHERE {' AND '.join(where)}")
+            self.make(f"_b_{ds}", f"SELECT {cols}{extra}, {seg_sel} AS seg FROM {source} x {seg_join} "
+                                  f"WHERE {' AND '.join(where)}", kind)
 
     def make_periods(self, first: dt.date) -> None:
         step = STEP[self.grain]
         a = self.lit_date(self.as_of)
-        self.exec(f"""CREATE OR REPLACE TEMP TABLE _periods AS
+        self.make("_periods", f"""
             SELECT p, p_end, LEAST(p_end, {a}) AS t, CAST(p - INTERVAL 1 DAY AS DATE) AS prev_t, p_end > {a} AS partial
             FROM (SELECT CAST(x AS DATE) AS p, CAST(x + {step} - INTERVAL 1 DAY AS DATE) AS p_end
                   FROM generate_series(CAST({self.period(self.lit_date(first))} AS TIMESTAMP),
@@ -725,7 +766,7 @@ class Run:
         if "_up_from_user_months" not in self.memo:
             days_ok, _ = self._events_prepared()
             self.memo["_up_from_user_months"] = (self.grain == "month" and days_ok
-                                                 and derived.has_user_months(self.cur))
+                                                 and derived.USER_MONTHS in self.session.prepared)
         return self.memo["_up_from_user_months"]
 
     def _make_up(self):
@@ -736,7 +777,7 @@ class Run:
         else:
             self.ensure("_ud")
             body, kind = f"SELECT DISTINCT {self.period('d')} AS p, seg, user_id FROM _ud", "TABLE"
-        self.exec(f"CREATE OR REPLACE TEMP {kind} _up AS {body}")
+        self.make("_up", body, kind)
 
     def kept_sql(self) -> str:
         """Per (period, segment): the users active in P and in the period just before it."""
@@ -800,25 +841,30 @@ class Run:
 
     def payers_sql(self) -> str:
         """Per (period, segment): the customers who paid something (amount > 0) in P."""
-        if self.grain == "month" and not self._own_segment("payments") and derived.has_payer_months(self.cur):
+        if self.grain == "month" and not self._own_segment("payments") and derived.PAYER_MONTHS in self.session.prepared:
             months = self._with_customer_segment(derived.PAYER_MONTHS, "payments",
                                                  where=f"WHERE x.first_d <= {self.lit_date(self.as_of)}")
             return f"SELECT p, seg, count(*) AS n FROM ({months}) m GROUP BY 1, 2"
         return (f"SELECT p, seg, count(*) AS n FROM (SELECT DISTINCT {self.period('date')} AS p, seg, customer_id "
                 f"FROM _b_payments WHERE amount > 0) t GROUP BY 1, 2")
 
+    def _has_timeline(self) -> bool:
+        """Whether the MRR timeline prepared at ingest is there with every column it needs today."""
+        return derived.MRR_TIMELINE in self.session.prepared and \
+            set(derived.TIMELINE_COLUMNS) <= set(self.session.columns_of(derived.MRR_TIMELINE))
+
     def _make_timeline(self):
         own_segment = self._own_segment("subscriptions")
-        if derived.has_timeline(self.cur) and not own_segment:
+        if self._has_timeline() and not own_segment:
             body = self._with_customer_segment(derived.MRR_TIMELINE, "subscriptions")
             kind = "VIEW" if not self.split else "TABLE"
         else:
             body, kind = derived.mrr_timeline_sql("_b_subscriptions", "seg"), "TABLE"
-        self.exec(f"CREATE OR REPLACE TEMP {kind} _timeline AS {body}")
+        self.make("_timeline", body, kind)
 
     def _make_mm(self):
         self.ensure("_timeline")
-        self.exec(f"CREATE OR REPLACE TEMP TABLE _mm AS {self._movements_sql(self.grain, '_periods')}")
+        self.make("_mm", self._movements_sql(self.grain, '_periods'))
 
     def _make_clv(self):
         # m: mean monthly customer churn rate over the last 6 calendar months ending on or before t(P).
@@ -828,14 +874,14 @@ class Run:
         if self.grain == "month":
             monthly = "_mm"
         else:
-            self.exec(f"""CREATE OR REPLACE TEMP TABLE _periods_month AS
+            self.make("_periods_month", f"""
                 SELECT p, p_end, LEAST(p_end, {a}) AS t, CAST(p - INTERVAL 1 DAY AS DATE) AS prev_t, p_end > {a} AS partial
                 FROM (SELECT CAST(x AS DATE) AS p, CAST(x + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS p_end
                       FROM generate_series(CAST(date_trunc('month', (SELECT min(p) FROM _periods)) AS TIMESTAMP),
                                            CAST({a} AS TIMESTAMP), INTERVAL 1 MONTH) s(x)) g""")
-            self.exec(f"CREATE OR REPLACE TEMP TABLE _mm_month AS {self._movements_sql('month', '_periods_month')}")
+            self.make("_mm_month", self._movements_sql('month', '_periods_month'))
             monthly = "_mm_month"
-        self.exec(f"""CREATE OR REPLACE TEMP TABLE _clv AS
+        self.make("_clv", f"""
             WITH churn AS (
                 SELECT p AS m, CAST(p + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS m_end, seg,
                        churned_customers * 1.0 / NULLIF(paying_a, 0) AS rate
@@ -853,18 +899,18 @@ class Run:
 
     def _make_first_paid(self):
         sources = [d for d in ("subscriptions", "payments") if d in self.loaded]
-        if derived.has_first_paid(self.cur) and not any(self._own_segment(d) for d in sources):
+        if derived.FIRST_PAID in self.session.prepared and not any(self._own_segment(d) for d in sources):
             body = self._with_customer_segment(derived.FIRST_PAID, sources[0],
                                                where=f"WHERE x.first_paid <= {self.lit_date(self.as_of)}")
             kind = "VIEW" if not self.split else "TABLE"
-            self.exec(f"CREATE OR REPLACE TEMP {kind} _first_paid AS {body}")
+            self.make("_first_paid", body, kind)
             return
         parts = []
         if "subscriptions" in self.loaded:
             parts.append("SELECT seg, customer_id, start_date AS d FROM _b_subscriptions WHERE mrr > 0")
         if "payments" in self.loaded:
             parts.append("SELECT seg, customer_id, date AS d FROM _b_payments WHERE amount > 0")
-        self.exec(f"""CREATE OR REPLACE TEMP TABLE _first_paid AS
+        self.make("_first_paid", f"""
             SELECT seg, customer_id, min(d) AS first_paid FROM ({' UNION ALL '.join(parts)}) t GROUP BY 1, 2""")
 
     # -- events: prepared tables when they are exact for this question, raw events otherwise ----
@@ -876,18 +922,17 @@ class Run:
 
     def _events_prepared_uncached(self) -> tuple[bool, bool]:
         """(user-days usable, sessions and islands usable) from the tables ingest prepared."""
-        if "events" not in self.loaded or not derived.available(self.cur):
+        if "events" not in self.loaded or not _user_days_prepared(self.session):
             return False, False
         if self._own_segment("events"):
             return False, False  # the segment or filter splits a user's events: sessions must be cut per value
-        last = self.cur.execute(f"SELECT max(d) FROM {derived.USER_DAYS}").fetchall()[0][0]
+        last = self.rows(f"SELECT max(d) FROM {derived.USER_DAYS}")[0][0]
         return True, last is not None and last <= self.as_of
 
     def _with_customer_segment(self, table: str, dataset: str = "events", where: str = "") -> str:
         """A prepared table (seg NULL) with the segment taken from each user's customer row."""
         seg_sel, seg_join = self.segment_expr(dataset) or ("CAST(NULL AS VARCHAR)", "")
-        cols = [c for c in self.cur.execute(f"SELECT * FROM {table} LIMIT 0").description]
-        keep = ", ".join(f"x.{quote_ident(c[0])}" for c in cols if c[0] != "seg")
+        keep = ", ".join(f"x.{quote_ident(c)}" for c in self.session.columns_of(table) if c != "seg")
         return f"SELECT {seg_sel} AS seg, {keep} FROM {table} x {seg_join} {where}"
 
     def _make_ud(self):
@@ -898,15 +943,15 @@ class Run:
         else:
             body = "SELECT seg, user_id, d, count(*) AS events FROM _b_events GROUP BY seg, user_id, d"
         kind = "VIEW" if days_ok and not self.split else "TABLE"
-        self.exec(f"CREATE OR REPLACE TEMP {kind} _ud AS {body}")
+        self.make("_ud", body, kind)
 
     def release_use(self) -> str:
         """Days users used the events that mark releases: prepared at ingest when exact, else raw events."""
         days_ok, _ = self._events_prepared()
-        if days_ok and derived.has_release_use(self.cur):
+        if days_ok and derived.RELEASE_USE in self.session.prepared:
             if "_release_use" not in self.made:
                 body = self._with_customer_segment(derived.RELEASE_USE, where=f"WHERE x.d <= {self.lit_date(self.as_of)}")
-                self.exec(f"CREATE OR REPLACE TEMP VIEW _release_use AS {body}")
+                self.make("_release_use", body, "VIEW")
                 self.made.add("_release_use")
             return "_release_use"
         return "_b_events"
@@ -919,13 +964,13 @@ class Run:
         else:
             self.ensure("_ud")
             body, kind = derived.mau_islands_sql("_ud"), "TABLE"
-        self.exec(f"CREATE OR REPLACE TEMP {kind} _mau_islands AS {body}")
+        self.make("_mau_islands", body, kind)
 
     def _make_mau_daily(self):
         # MAU30(d) per segment as change points: mau users from day d to last_d. Each island adds
         # 1 from covered_from and takes it back the day after covered_to.
         self.ensure("_mau_islands")
-        self.exec("""CREATE OR REPLACE TEMP TABLE _mau_daily AS
+        self.make("_mau_daily", """
             WITH deltas AS (SELECT seg, covered_from AS d, 1 AS delta FROM _mau_islands
                             UNION ALL
                             SELECT seg, CAST(covered_to + 1 AS DATE) AS d, -1 AS delta FROM _mau_islands),
@@ -941,7 +986,7 @@ class Run:
             kind = "VIEW" if not self.split else "TABLE"
         else:
             body, kind = derived.sessions_sql("_b_events", "seg"), "TABLE"
-        self.exec(f"CREATE OR REPLACE TEMP {kind} _sessions AS {body}")
+        self.make("_sessions", body, kind)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -982,23 +1027,17 @@ class _Snapshot:
         return list(self._once(("datasets",), self._ws.datasets))
 
     def columns(self, dataset: str) -> list[str]:
-        # Every table's columns in one look-up: information_schema is slow to ask once per table.
-        tables = self._once(("columns",), lambda: _columns_by_table(self._ws))
+        # Every table's columns in one look-up: a catalog is slow to ask once per table.
+        tables = self._once(("columns",), lambda: engines.of(self._ws).tables())
         return list(tables.get(dataset, []))
 
     def has_column(self, dataset: str, column: str) -> bool:
-        return self._once(("has_column", dataset, column), lambda: Workspace.has_column(self, dataset, column))
+        # A connected workspace asks its source for every column at once (one statement, not one each).
+        ask = self._ws.has_column if isinstance(self._ws, engines.ConnectedWorkspace) else \
+            (lambda d, c: Workspace.has_column(self, d, c))
+        return self._once(("has_column", dataset, column), lambda: ask(dataset, column))
 
     has = Workspace.has
-
-
-def _columns_by_table(ws: Workspace) -> dict[str, list[str]]:
-    """What ``Workspace.columns`` gives for each table, in one query."""
-    out: dict[str, list[str]] = {}
-    for table, column in ws.rows("SELECT table_name, column_name FROM information_schema.columns "
-                                 "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"):
-        out.setdefault(table, []).append(column)
-    return out
 
 
 def _main_dataset(kpi_id: str, loaded: list[str]) -> str | None:
@@ -1023,12 +1062,12 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
     row_filter = _row_filter(ws, filters)
     start, end = _to_date(start, "start"), _to_date(end, "end")
     as_of = _to_date(as_of, "as-of date") or as_of_date(ws)
+    engine = engines.of(ws)
     ws = _Snapshot(ws)
     loaded = ws.datasets()
     imported = imported_kpis(ws)
     available = catalog.availability(ws)
     # -- custom KPIs (kpi/custom.py): ids the team defined in the workspace's "custom_kpis" doc --
-    from . import custom
     customs = custom.load_custom_kpis(ws)
     if kpis is None:
         ids = [k for k in catalog.CATALOG if available[k].computable]
@@ -1042,18 +1081,18 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
     if as_of is None or not ids:
         return _empty_frame()
 
-    parts, notes = [], []  # per KPI: its rows as tuples (catalog KPIs) or a tidy frame
-    with ws.cursor() as cur:
-        run = Run(ws, cur, grain, as_of, segment, loaded, filter=row_filter)
+    queries, notes = [], []  # per KPI: the query of its rows (OUTPUT_COLUMNS)
+    with engine.session() as session:
+        run = Run(ws, session, grain, as_of, segment, loaded, filter=row_filter)
         run.make_filter_values()
-        prepared = derived.available(cur)
+        prepared = _user_days_prepared(session)
         # Each dataset's first date up to the as-of date, all in one query. Dates before 1970 do not
         # start the periods unless the team kept them (quality.py: implausible dates).
         floor = quality.first_period_date(ws)
-        mins = [f"SELECT {i} AS i, min({expr}) FILTER (WHERE {expr} >= ?) AS first, min({expr}) AS earliest "
+        mins = [f"SELECT {i} AS i, min(CASE WHEN {expr} >= ? THEN {expr} END) AS first, min({expr}) AS earliest "
                 f"FROM {table} WHERE {expr} <= ?"
                 for i, (table, expr) in enumerate(_dates_of(ds, prepared) for ds in loaded)]
-        found = cur.execute(" UNION ALL ".join(mins), [floor, as_of] * len(mins)).fetchall() if mins else []
+        found = list(session.rows(" UNION ALL ".join(mins), [floor, as_of] * len(mins))) if mins else []
         firsts = {ds: next((f for i, f, _ in found if i == n), None) for n, ds in enumerate(loaded)}
         for i, _first, early in found:
             if early is not None and early < floor:
@@ -1070,26 +1109,28 @@ def compute(ws: Workspace, kpis: Iterable[str] | None = None, grain: str = "mont
         for k in ids:
             computable = k in catalog.CATALOG and available[k].computable
             if computable:
-                frame = _compute_one(run, k, firsts, notes)  # rows: made into frames once, below
+                query = _kpi_query(run, k, firsts, notes)
             elif k in customs:  # a custom KPI: its definition wins over imported values of that name
-                frame = custom.compute_custom(run, customs[k], firsts, notes)
+                query = custom.custom_query(run, customs[k], firsts, notes)
             elif k in imported and run.filter is not None:
                 notes.append(f"{k} is left out of the filter on {run.filter[0]}: imported values cannot be filtered.")
                 continue
             elif k in imported:
-                frame = _imported(run, k, firsts)
+                query = _imported_query(run, k)
             else:
                 notes.append(f"{k}: cannot be computed from the loaded data — "
                              f"{'; '.join(available[k].missing) or 'data missing'}")
                 continue
-            if frame is not None and len(frame):
-                parts.append(frame)
-    frames = _frames(parts)
-    if not frames:
+            if query is not None:
+                queries.append(query)
+        # Independent queries, all their temp tables made: an engine may run them at once.
+        parts = [_in_order(rows, session) for rows in session.run_all(queries)]
+    rows = [row for part in parts for row in part]
+    if not rows:
         out = _empty_frame()
         out.attrs["notes"] = notes
         return out
-    out = pd.concat(frames, ignore_index=True)
+    out = _rows_frame(rows)
     if row_filter is not None:
         out = out[out["segment"] != FILTERED_OUT]   # None (the filtered totals) is kept
     if start is not None:
@@ -1109,8 +1150,8 @@ def _first_period(run: Run, k: str, firsts: dict) -> dt.date | None:
     return run.period_of(min(dates))
 
 
-def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> list[tuple] | None:
-    """The KPI's rows (OUTPUT_COLUMNS, as tuples), or None with a note when it is left out."""
+def _kpi_query(run: Run, k: str, firsts: dict, notes: list) -> tuple[str, list] | None:
+    """The query of the KPI's rows (OUTPUT_COLUMNS), or None with a note when it is left out."""
     spec = REGISTRY[k]
     counted = []
     for c in spec.counts:
@@ -1144,29 +1185,20 @@ def _compute_one(run: Run, k: str, firsts: dict, notes: list) -> list[tuple] | N
     else:
         num, den = "r.num", "r.den"
         value = "COALESCE(r.val, CAST(r.num AS DOUBLE) / NULLIF(r.den, 0))"
-    return run.exec(f"""
+    return (f"""
         WITH _g AS ({grid}), r AS ({body})
         SELECT ? AS kpi, ? AS grain, g.p AS period, g.seg AS segment, CAST({value} AS DOUBLE) AS value,
                CAST({num} AS DOUBLE) AS numerator, CAST({den} AS DOUBLE) AS denominator, g.partial
         FROM _g g LEFT JOIN r ON r.p = g.p AND r.seg IS NOT DISTINCT FROM g.seg
-        ORDER BY g.p, g.seg NULLS FIRST""", [first, k, run.grain]).fetchall()
+        ORDER BY g.p, g.seg NULLS FIRST""", [first, k, run.grain])
 
 
-def _frames(parts: list) -> list[pd.DataFrame]:
-    """Tidy frames of the KPIs' results in order; consecutive row lists make one frame (one
-    conversion per call instead of one per KPI)."""
-    frames, rows = [], []
-    for part in parts:
-        if isinstance(part, list):
-            rows += part
-            continue
-        if rows:
-            frames.append(_rows_frame(rows))
-            rows = []
-        frames.append(part)
-    if rows:
-        frames.append(_rows_frame(rows))
-    return frames
+def _in_order(rows: list[tuple], session) -> list[tuple]:
+    """A KPI's rows by period, then segment (none first). DuckDB sorts them in SQL; other engines
+    may sort text by a locale's collation, so the same order is made here."""
+    if session.kind == "duckdb":
+        return rows
+    return sorted(rows, key=lambda r: (r[2], r[3] is not None, r[3] or ""))
 
 
 def _rows_frame(rows: list[tuple]) -> pd.DataFrame:
@@ -1183,33 +1215,31 @@ def _tidy(df: pd.DataFrame) -> pd.DataFrame:
     return df[OUTPUT_COLUMNS]
 
 
-def _imported(run: Run, k: str, firsts: dict) -> pd.DataFrame:
-    """kpi_values rows rolled up to the grain by the KPI's kind (kpis.md, Imported values)."""
+def _imported_query(run: Run, k: str) -> tuple[str, list]:
+    """The query of kpi_values rows rolled up to the grain by the KPI's kind (kpis.md, Imported
+    values), from the period of the KPI's first value on."""
     meta = catalog.CATALOG.get(k)
     kind = meta.kind if meta else "flow"
     unit = meta.unit if meta else "ratio"
-    if kind == "stock":
-        agg = "arg_max(value, date)"  # the last value by date
-    elif unit in ("count", "currency"):
-        agg = "sum(value)"
-    else:
-        agg = "avg(value)"
     seg = "segment" if run.segment is not None else "CAST(NULL AS VARCHAR)"
     where = "" if run.segment is not None else "AND (segment IS NULL OR trim(segment) = '')"
     a = run.lit_date(run.as_of)
-    first = run.cur.execute(f"SELECT min(date) FROM kpi_values WHERE kpi = ? AND date <= {a}", [k]).fetchall()[0][0]
-    if first is None:
-        return _empty_frame()
-    df = run.exec(f"""
-        WITH v AS (SELECT {run.period('date')} AS p, {seg} AS seg, {agg} AS val
-                   FROM kpi_values WHERE kpi = ? AND date <= {a} {where} GROUP BY 1, 2),
+    raw = f"SELECT {run.period('date')} AS p, {seg} AS seg, date, value FROM kpi_values WHERE kpi = ? AND date <= {a} {where}"
+    if kind == "stock":  # the last value by date (the larger of two on one date: never the order of ties)
+        values = f"""SELECT p, seg, value AS val FROM (
+                         SELECT p, seg, value, row_number() OVER (PARTITION BY p, seg
+                             ORDER BY CASE WHEN value IS NULL THEN 1 ELSE 0 END, date DESC, value DESC) AS n
+                         FROM ({raw}) raw) ranked WHERE n = 1"""
+    else:
+        values = f"SELECT p, seg, {'sum' if unit in ('count', 'currency') else 'avg'}(value) AS val FROM ({raw}) raw GROUP BY 1, 2"
+    return (f"""
+        WITH v AS ({values}),
              segs AS (SELECT DISTINCT seg FROM v)
         SELECT ? AS kpi, ? AS grain, per.p AS period, segs.seg AS segment, v.val AS value,
                CAST(NULL AS DOUBLE) AS numerator, CAST(NULL AS DOUBLE) AS denominator, per.partial
         FROM _periods per CROSS JOIN segs LEFT JOIN v ON v.p = per.p AND v.seg IS NOT DISTINCT FROM segs.seg
-        WHERE per.p >= {run.period('?')}
-        ORDER BY per.p, segs.seg NULLS FIRST""", [k, k, run.grain, first]).df()
-    return _tidy(df)
+        WHERE per.p >= (SELECT {run.period('min(date)')} FROM kpi_values WHERE kpi = ? AND date <= {a})
+        ORDER BY per.p, segs.seg NULLS FIRST""", [k, k, run.grain, k])
 
 
 def imported_values(ws: Workspace, kpi_id: str, grain: str = "month", as_of=None, segment=None) -> pd.DataFrame:
@@ -1218,11 +1248,35 @@ def imported_values(ws: Workspace, kpi_id: str, grain: str = "month", as_of=None
     if kpi_id not in imported_kpis(ws) or as_of is None:
         return _empty_frame()
     loaded = ws.datasets()
-    with ws.cursor() as cur:
-        run = Run(ws, cur, grain, as_of, segment, loaded)
-        first = cur.execute("SELECT min(date) FROM kpi_values WHERE kpi = ?", [kpi_id]).fetchall()[0][0]
+    with engines.of(ws).session() as session:
+        run = Run(ws, session, grain, as_of, segment, loaded)
+        first = session.rows("SELECT min(date) FROM kpi_values WHERE kpi = ?", [kpi_id])[0][0]
         run.make_periods(first)
-        return _imported(run, kpi_id, {})
+        rows = _in_order(session.rows(*_imported_query(run, kpi_id)), session)
+    return _rows_frame(rows) if rows else _empty_frame()
+
+
+def preview_custom(ws: Workspace, kpi: custom.CustomKpi, grain: str = "month", as_of=None) -> pd.DataFrame:
+    """A custom KPI's values before it is saved (the builder's preview); empty when the data
+    cannot compute it. Raises :class:`InputError` for a definition with problems."""
+    problems = [p for m in (kpi.numerator, kpi.denominator) if m is not None for p in custom.measure_problems(ws, m)]
+    if problems:
+        raise InputError(" ".join(problems))
+    as_of = as_of or as_of_date(ws)
+    if as_of is None:
+        return _empty_frame()
+    with engines.of(ws).session() as session:
+        firsts = {ds: session.rows(f"SELECT min({primary_date_sql(ds)}) FROM {quote_ident(ds)} "
+                                   f"WHERE {primary_date_sql(ds)} <= ?", [as_of])[0][0]
+                  for ds in kpi.datasets}
+        dated = [v for v in firsts.values() if v is not None]
+        if not dated:
+            return _empty_frame()
+        run = Run(ws, session, grain, as_of, None, ws.datasets())
+        run.make_periods(min(dated))
+        query = custom.custom_query(run, kpi, firsts, [])
+        rows = _in_order(session.rows(*query), session) if query is not None else []
+    return _rows_frame(rows) if rows else _empty_frame()
 
 
 def _row_filter(ws: Workspace, filters) -> tuple[str, tuple[str, ...]] | None:
@@ -1250,7 +1304,7 @@ def column_values(ws: Workspace, column: str, limit: int = 200) -> list[str]:
     q = quote_ident(column)
     union = " UNION ALL ".join(f"SELECT CAST({q} AS VARCHAR) AS v FROM {quote_ident(ds)}" for ds in holders)
     return [r[0] for r in ws.rows(f"SELECT v FROM ({union}) WHERE v IS NOT NULL AND trim(v) <> '' "
-                                  f"AND strlen(v) <= {limits.SHOWN_CHARS} "
+                                  f"AND length(v) <= {limits.SHOWN_CHARS} "
                                   f"GROUP BY v ORDER BY count(*) DESC, v LIMIT ?", [limit])]
 
 

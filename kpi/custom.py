@@ -18,11 +18,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import pandas as pd
-
-from . import catalog, limits
-from .compute import BASE_FILTERS, OUTPUT_COLUMNS, Run, _primary_date_expr, _tidy
-from .datasets import DATASETS
+from . import catalog, engines, limits
+from .datasets import DATASETS, primary_date_sql
+from .derived import BASE_FILTERS
 from .errors import InputError
 from .workspace import Workspace, quote_ident
 
@@ -191,12 +189,10 @@ def new_id(name: str, taken: Iterable[str] = ()) -> str:
 
 
 def column_types(ws: Workspace, dataset: str) -> dict[str, str]:
-    """The loaded dataset's columns and their DuckDB types, in table order."""
+    """The loaded dataset's columns and their types (in DuckDB's words, whatever the engine), in table order."""
     if dataset not in DATASETS or not ws.has(dataset):
         return {}
-    return {r[0]: r[1] for r in ws.rows(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-        "AND table_schema = 'main' ORDER BY ordinal_position", [dataset])}
+    return engines.of(ws).column_types(dataset)
 
 
 def numeric_columns(ws: Workspace, dataset: str) -> list[str]:
@@ -211,8 +207,8 @@ def column_values(ws: Workspace, dataset: str, column: str, limit: int = 100) ->
         raise InputError(f"{dataset} has no column {column!r} — pick one of its columns")
     q = quote_ident(column)
     rows = ws.rows(f"SELECT CAST({q} AS VARCHAR) AS v, count(*) AS n FROM {quote_ident(dataset)} "
-                   f"WHERE {q} IS NOT NULL AND strlen(CAST({q} AS VARCHAR)) <= {limits.SHOWN_CHARS} "
-                   f"GROUP BY 1 ORDER BY n DESC, v LIMIT ?", [int(limit)])
+                   f"WHERE {q} IS NOT NULL AND length(CAST({q} AS VARCHAR)) <= {limits.SHOWN_CHARS} "
+                   f"GROUP BY 1 ORDER BY n DESC, v LIMIT {int(limit)}")
     return [r[0] for r in rows]
 
 
@@ -236,11 +232,11 @@ def validate(ws: Workspace, kpi: CustomKpi, *, existing: Iterable[str] = ()) -> 
         problems.append(f"Unknown perspective {kpi.perspective!r}: use one of {', '.join(PERSPECTIVES)}.")
     parts = [("", kpi.numerator)] + ([("Denominator: ", kpi.denominator)] if kpi.denominator else [])
     for prefix, m in parts:
-        problems += [prefix + p for p in _measure_problems(ws, m)]
+        problems += [prefix + p for p in measure_problems(ws, m)]
     return problems
 
 
-def _measure_problems(ws: Workspace, m: Measure) -> list[str]:
+def measure_problems(ws: Workspace, m: Measure) -> list[str]:
     if m.dataset not in DATASETS:
         return [f"{m.dataset!r} is not a dataset."]
     if not ws.has(m.dataset):
@@ -312,10 +308,10 @@ def computable_custom_ids(ws: Workspace) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 # SQL
 # ---------------------------------------------------------------------------------------------
-def _source(run: Run, dataset: str) -> tuple[str, str, str] | None:
+def _source(run, dataset: str) -> tuple[str, str, str] | None:
     """(FROM clause with alias x and segment join, segment expression, date expression) for a
     dataset cut at the as-of date and cleaned as every KPI sees it; None when the run's segment
-    cannot reach this dataset."""
+    cannot reach this dataset. ``run`` is the compute's ``compute.Run``."""
     seg = run.segment_expr(dataset)
     if seg is None:
         return None
@@ -325,13 +321,12 @@ def _source(run: Run, dataset: str) -> tuple[str, str, str] | None:
         table = f"(SELECT * FROM {table} WHERE {BASE_FILTERS[dataset]})"
     if dataset == "customers":
         # The same rule as the catalog KPIs: a customer listed twice counts once, earliest signup.
-        table = ("(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY customer_id "
-                 "ORDER BY signup_date) AS _rn FROM customers) WHERE _rn = 1)")
-    date = _primary_date_expr(dataset, "x.")
+        table = f"({run.first_customer_rows()})"
+    date = primary_date_sql(dataset, "x.")
     return f"{table} x {seg_join}", seg_sel, date
 
 
-def measure_sql(run: Run, m: Measure) -> tuple[str, list]:
+def measure_sql(run, m: Measure) -> tuple[str, list]:
     """``SELECT p, seg, val, s, c`` per period and segment for one measure, and its parameters.
     ``s``/``c`` (sum and count of the column) are the numerator and denominator of an average."""
     src = _source(run, m.dataset)
@@ -340,11 +335,11 @@ def measure_sql(run: Run, m: Measure) -> tuple[str, list]:
     from_sql, seg_sel, date = src
     col = f"x.{quote_ident(m.column)}" if m.column else None
     if m.agg == "count":
-        val, s, c = "count(*)", "NULL", "NULL"
+        val, s, c = "count(*)", "CAST(NULL AS DOUBLE)", "CAST(NULL AS DOUBLE)"
     elif m.agg == "count_distinct":
-        val, s, c = f"count(DISTINCT {col})", "NULL", "NULL"
+        val, s, c = f"count(DISTINCT {col})", "CAST(NULL AS DOUBLE)", "CAST(NULL AS DOUBLE)"
     elif m.agg == "sum":
-        val, s, c = f"sum(CAST({col} AS DOUBLE))", "NULL", "NULL"
+        val, s, c = f"sum(CAST({col} AS DOUBLE))", "CAST(NULL AS DOUBLE)", "CAST(NULL AS DOUBLE)"
     elif m.agg == "avg":
         val, s, c = f"avg(CAST({col} AS DOUBLE))", f"sum(CAST({col} AS DOUBLE))", f"count({col})"
     else:
@@ -359,7 +354,7 @@ def measure_sql(run: Run, m: Measure) -> tuple[str, list]:
     return sql, params
 
 
-def _segments_sql(run: Run, datasets: Iterable[str]) -> tuple[str, list]:
+def _segments_sql(run, datasets: Iterable[str]) -> tuple[str, list]:
     parts, params = [], []
     for ds in datasets:
         from_sql, seg_sel, date = _source(run, ds)
@@ -368,9 +363,9 @@ def _segments_sql(run: Run, datasets: Iterable[str]) -> tuple[str, list]:
     return " UNION ".join(parts), params
 
 
-def compute_custom(run: Run, kpi: CustomKpi, firsts: dict, notes: list) -> pd.DataFrame | None:
-    """The custom KPI's tidy frame (compute.OUTPUT_COLUMNS) inside a compute run; None (with a
-    note) when the data cannot compute it or the segment cannot reach its datasets."""
+def custom_query(run, kpi: CustomKpi, firsts: dict, notes: list) -> tuple[str, list] | None:
+    """The query of the custom KPI's rows (compute.OUTPUT_COLUMNS) inside a compute run; None
+    (with a note) when the data cannot compute it or the segment cannot reach its datasets."""
     ok, missing = measurable(run.ws, kpi)
     if not ok:
         notes.append(f"{kpi.id}: cannot be computed from the loaded data — it needs {', '.join(missing)}")
@@ -384,7 +379,7 @@ def compute_custom(run: Run, kpi: CustomKpi, firsts: dict, notes: list) -> pd.Da
     first_date = firsts.get(kpi.numerator.dataset)
     if first_date is None:
         return None
-    first = run.cur.execute(f"SELECT {run.period('?')}", [first_date]).fetchall()[0][0]
+    first = run.period_of(first_date)
 
     n_sql, params = measure_sql(run, kpi.numerator)
     ctes = [f"n AS ({n_sql})"]
@@ -412,35 +407,9 @@ def compute_custom(run: Run, kpi: CustomKpi, firsts: dict, notes: list) -> pd.Da
            f"CAST({num} AS DOUBLE) AS numerator, CAST({den} AS DOUBLE) AS denominator, per.partial "
            f"FROM _periods per CROSS JOIN segs {joins} WHERE per.p >= ? "
            f"ORDER BY per.p, segs.seg NULLS FIRST")
-    df = run.exec(sql, params + [kpi.id, run.grain, first]).df()
-    if df.empty:
-        return None
-    return _tidy(df)[OUTPUT_COLUMNS]
+    return sql, params + [kpi.id, run.grain, first]
 
 
-def preview(ws: Workspace, kpi: CustomKpi, grain: str = "month", as_of=None) -> pd.DataFrame:
-    """A definition's values before it is saved (the builder's preview); empty when the data
-    cannot compute it. Raises :class:`InputError` for a definition with problems."""
-    from .compute import _empty_frame, as_of_date
-    problems = [p for m in (kpi.numerator, kpi.denominator) if m is not None for p in _measure_problems(ws, m)]
-    if problems:
-        raise InputError(" ".join(problems))
-    as_of = as_of or as_of_date(ws)
-    if as_of is None:
-        return _empty_frame()
-    with ws.cursor() as cur:
-        firsts = {ds: cur.execute(f"SELECT min({_primary_date_expr(ds)}) FROM {quote_ident(ds)} "
-                                  f"WHERE {_primary_date_expr(ds)} <= ?", [as_of]).fetchall()[0][0]
-                  for ds in kpi.datasets}
-        dated = [v for v in firsts.values() if v is not None]
-        if not dated:
-            return _empty_frame()
-        run = Run(ws, cur, grain, as_of, None, ws.datasets())
-        run.make_periods(min(dated))
-        frame = compute_custom(run, kpi, firsts, [])
-    return frame if frame is not None else _empty_frame()
-
-
-__all__ = ["AGGREGATIONS", "preview", "Measure", "CustomKpi", "formula", "load_custom_kpis", "new_id", "column_types",
+__all__ = ["AGGREGATIONS", "Measure", "CustomKpi", "formula", "load_custom_kpis", "new_id", "column_types",
            "numeric_columns", "column_values", "validate", "measurable", "save_custom_kpi",
-           "delete_custom_kpi", "computable_custom_ids", "measure_sql", "compute_custom"]
+           "delete_custom_kpi", "computable_custom_ids", "measure_sql", "custom_query", "measure_problems"]

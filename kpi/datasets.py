@@ -230,9 +230,10 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", str(name).lower())
 
 
-def primary_date_sql(dataset: str) -> str:
-    """The column whose date places a row in time (timestamps cut to their calendar date)."""
+def primary_date_sql(dataset: str, prefix: str = "") -> str:
+    """The column whose date places a row in time (timestamps cut to their calendar date);
+    ``prefix``: a table alias and a dot, e.g. ``x.``."""
     ds = DATASETS[dataset]
     col = ds.column(ds.primary_date)
-    quoted = f'"{col.name}"'
+    quoted = f'{prefix}"{col.name}"'
     return f"CAST({quoted} AS DATE)" if col.type == "timestamp" else quoted

@@ -23,6 +23,8 @@ FIRST_PAID = "_kpi_first_paid"
 TABLES = (USER_DAYS, SESSIONS, MAU_ISLANDS)
 # Subscription rows with a negative mrr, or an end_date not after start_date, are left out of every KPI.
 VALID_SUBSCRIPTIONS = "mrr >= 0 AND (end_date IS NULL OR end_date > start_date)"
+# The rows of a dataset that every KPI reads (catalog and custom KPIs alike).
+BASE_FILTERS = {"subscriptions": VALID_SUBSCRIPTIONS}
 
 
 # The columns of the MRR timeline; a prepared table without all of them (made by an older version)
@@ -103,19 +105,26 @@ def payer_months_sql(payments: str) -> str:
 
 
 def sessions_sql(events: str, seg: str = "CAST(NULL AS VARCHAR)") -> str:
-    """Sessions (kpis.md): one (user_id, session_id), or a user's events split by gaps over 30 minutes."""
-    gap = SESSION_GAP_MINUTES
+    """Sessions (kpis.md): one (user_id, session_id), or a user's events split by gaps over 30 minutes.
+
+    The gap rule works on each user's distinct timestamps, with their event counts: events at the
+    same moment are one step of the order, so they always fall in the same session (ordering
+    tied rows one way to flag a new session and another way to number it split them at random).
+    """
+    gap_us = SESSION_GAP_MINUTES * 60 * 1_000_000
     return f"""
         WITH e AS (SELECT {seg} AS seg, user_id, "timestamp" AS ts, session_id FROM {events}),
-             with_id AS (SELECT seg, user_id, 'id:' || session_id AS session_key, ts FROM e
+             with_id AS (SELECT seg, user_id, 'id:' || session_id AS session_key, ts, 1 AS n FROM e
                          WHERE session_id IS NOT NULL AND session_id <> ''),
-             no_id AS (SELECT seg, user_id, ts,
-                          CASE WHEN ts - lag(ts) OVER (PARTITION BY seg, user_id ORDER BY ts) <= INTERVAL {gap} MINUTE
-                               THEN 0 ELSE 1 END AS brk
-                       FROM e WHERE session_id IS NULL OR session_id = ''),
+             moments AS (SELECT seg, user_id, ts, count(*) AS n FROM e
+                         WHERE session_id IS NULL OR session_id = '' GROUP BY seg, user_id, ts),
+             flagged AS (SELECT seg, user_id, ts, n,
+                            CASE WHEN date_diff('microsecond', lag(ts) OVER (PARTITION BY seg, user_id ORDER BY ts), ts)
+                                      <= {gap_us} THEN 0 ELSE 1 END AS brk
+                         FROM moments),
              gapped AS (SELECT seg, user_id, 'gap:' || CAST(sum(brk) OVER (PARTITION BY seg, user_id ORDER BY ts
-                               ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_key, ts FROM no_id)
-        SELECT seg, user_id, min(ts) AS started, max(ts) AS ended, count(*) AS events
+                               ROWS UNBOUNDED PRECEDING) AS VARCHAR) AS session_key, ts, n FROM flagged)
+        SELECT seg, user_id, min(ts) AS started, max(ts) AS ended, CAST(sum(n) AS BIGINT) AS events
         FROM (SELECT * FROM with_id UNION ALL SELECT * FROM gapped) s
         GROUP BY seg, user_id, session_key"""
 
@@ -124,7 +133,8 @@ def mau_islands_sql(user_days: str) -> str:
     """Each active day covers the 30 days [d, d+29] of MAU30; a user's overlapping covers merge."""
     return f"""
         WITH m AS (SELECT seg, user_id, d,
-                      CASE WHEN d - lag(d) OVER (PARTITION BY seg, user_id ORDER BY d) <= 30 THEN 0 ELSE 1 END AS brk
+                      CASE WHEN date_diff('day', lag(d) OVER (PARTITION BY seg, user_id ORDER BY d), d) <= 30
+                           THEN 0 ELSE 1 END AS brk
                    FROM {user_days}),
              n AS (SELECT *, sum(brk) OVER (PARTITION BY seg, user_id ORDER BY d ROWS UNBOUNDED PRECEDING) AS island
                    FROM m)

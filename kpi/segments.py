@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import engines
 from .datasets import DATASETS
 from .workspace import Workspace, quote_ident
 
@@ -106,8 +107,7 @@ def profile_dataset(ws: Workspace, dataset: str) -> list[ColumnProfile]:
     columns = candidate_columns(ws, dataset)
     if not columns:
         return []
-    types = dict(ws.rows("SELECT column_name, data_type FROM information_schema.columns "
-                         "WHERE table_name = ? AND table_schema = 'main'", [dataset]))
+    types = engines.of(ws).column_types(dataset)   # in DuckDB's words, whatever the engine
     id_col = DATASETS[dataset].id_column
     has_id = id_col is not None and ws.has_column(dataset, id_col)
     entities = f"count(DISTINCT {quote_ident(id_col)})" if has_id else "count(*)"

@@ -204,8 +204,7 @@ def delete_workspace(ws: Workspace, workspace_id: str) -> None:
         raise
     for f in (path, path.with_name(path.name + ".wal")):
         f.unlink(missing_ok=True)
-    from .access import revoke_all
-    revoke_all(workspace_id)
+    # Its share links stop working at once: kpi/access.py answers only for workspaces that exist.
 
 
 def load_sample(ws: Workspace, folder: Path = SAMPLE_DIR) -> list[str]:

@@ -9,7 +9,7 @@ from kpi import coverage
 from kpi.catalog import CATALOG
 from kpi.datasets import DATASETS
 from kpi.formatting import format_value
-from ui import data_page, session
+from ui import connect, data_page, session
 
 ws = session.workspace()
 available = session.availability(ws)
@@ -62,6 +62,7 @@ with add_tab:
             if session.load_sample_data(ws):
                 st.rerun()
 
+    connect.section(ws, read_only=session.is_viewer())   # compute where the data already lives
     load_all_slot = st.container()
     requests = []
     for item in staged:
@@ -104,7 +105,10 @@ with add_tab:
                     st.rerun()
 
 with quality_tab:
-    if not loaded:
+    if connect.where(ws):
+        st.info(f"This workspace's data is {connect.where(ws)}: its quality is that source's business. "
+                "The KPI coverage tab shows which datasets its tables provide.", icon=":material/info:")
+    elif not loaded:
         st.info("No data loaded yet: add files first. Each dataset then gets a report here — rows per month, "
                 "gaps, empty values, duplicates and rows that break a rule.", icon=":material/info:")
     else:

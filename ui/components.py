@@ -237,7 +237,7 @@ def _builder_measure(ws, prefix: str, title: str):
 
 def custom_kpi_builder(ws, *, key: str = "ckb") -> str | None:
     """The no-SQL builder: returns the id of a custom KPI saved on this run, else None."""
-    from kpi import catalog, custom
+    from kpi import catalog, compute, custom
     from kpi.errors import KpiError
     from kpi.formatting import format_value
     numerator = _builder_measure(ws, f"{key}_num", "What to measure")
@@ -274,7 +274,7 @@ def custom_kpi_builder(ws, *, key: str = "ckb") -> str | None:
                            perspective=perspective)
     _st.caption(f"Formula: {_plain(kpi.formula)}")
     try:
-        shown = custom.preview(ws, kpi)
+        shown = compute.preview_custom(ws, kpi)
     except KpiError as exc:
         _st.warning(_plain(exc))
         return None

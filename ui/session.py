@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from kpi import access, catalog
+from kpi import access, catalog, engines
 from kpi.compute import GRAINS, as_of_date, column_values, compute
 from kpi.errors import KpiError, WorkspaceGone
 from kpi.workspace import Workspace
+from ui import connect
 from kpi.workspaces import (SAMPLE_ID, open_or_recover, open_sample, is_valid_id, new_workspace_id,
                             workspace_exists)
 from ui.text import plain
@@ -137,6 +139,17 @@ def _reached_without_router() -> bool:
 
 
 def workspace() -> Workspace:
+    """This session's workspace — as its KPIs see it: a connected workspace's data is its source's."""
+    connect.declare_from_secrets()
+    return connect.data_view(_workspace())
+
+
+def _opened(workspace_id: str):
+    """A workspace by id, connected to its source when it names one (for the cached results)."""
+    return connect.data_view(_open(workspace_id))
+
+
+def _workspace() -> Workspace:
     if _reached_without_router():
         path = urllib.parse.urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
         st.session_state["_pending_page"] = path
@@ -158,14 +171,19 @@ def workspace() -> Workspace:
     return ws
 
 
-def data_key(ws: Workspace) -> tuple[str, int]:
-    """What every cache of results computed from the data is keyed by (workspace, data version)."""
+def data_key(ws: Workspace) -> tuple:
+    """What every cache of results computed from the data is keyed by (workspace, data version;
+    for a connected workspace also its connection and the five minutes we are in: the source's
+    tables change without the workspace knowing)."""
+    name = engines.connection_of(ws) if getattr(ws, "engine", None) is not None else None
+    if name:
+        return (str(ws.path), ws.data_version, name, int(time.time() // 300))
     return (str(ws.path), ws.data_version)
 
 
-def plan_key(ws: Workspace) -> tuple[str, int, int]:
+def plan_key(ws: Workspace) -> tuple:
     """The key of caches that also read goals, the KPI set or annotations."""
-    return (str(ws.path), ws.data_version, ws.plan_version)
+    return (*data_key(ws), ws.plan_version)
 
 
 Filters = tuple[tuple[str, tuple[str, ...]], ...]   # ((column, (value, ...)), ...): hashable, for caches
@@ -201,7 +219,7 @@ def view() -> View:
 @st.cache_data(show_spinner=False, max_entries=256)
 def _compute_cached(key: tuple, kpis: tuple | None, grain: str, start, end, as_of, segment,
                     filters: Filters = ()) -> pd.DataFrame:
-    ws = _open(workspace_id_from_key(key))
+    ws = _opened(workspace_id_from_key(key))
     return compute(ws, list(kpis) if kpis is not None else None, grain=grain, start=start, end=end,
                    as_of=as_of, segment=segment, filters=dict(filters) or None)
 
@@ -221,16 +239,18 @@ def kpi_frame(ws: Workspace, kpis=None, *, grain: str | None = None, start=None,
     v = view() if use_view else View()
     if filters is None:
         filters = v.filters
-    frame = _compute_cached(data_key(ws), tuple(kpis) if kpis is not None else None, grain or v.grain,
-                            start if start is not None else v.start, end if end is not None else v.end,
-                            as_of if as_of is not None else v.as_of, segment if segment is not None else v.segment,
-                            tuple(filters))
-    return frame.copy()
+    args = (data_key(ws), tuple(kpis) if kpis is not None else None, grain or v.grain,
+            start if start is not None else v.start, end if end is not None else v.end,
+            as_of if as_of is not None else v.as_of, segment if segment is not None else v.segment, tuple(filters))
+    if connect.where(ws):  # computed in a database or on a cluster: say where while it runs
+        with st.spinner(connect.spinner_text(ws)):
+            return _compute_cached(*args).copy()
+    return _compute_cached(*args).copy()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _availability_cached(key: tuple) -> dict:
-    return catalog.availability(_open(workspace_id_from_key(key)))
+    return catalog.availability(_opened(workspace_id_from_key(key)))
 
 
 def availability(ws: Workspace) -> dict:
@@ -239,7 +259,7 @@ def availability(ws: Workspace) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _as_of_cached(key: tuple):
-    return as_of_date(_open(workspace_id_from_key(key)))
+    return as_of_date(_opened(workspace_id_from_key(key)))
 
 
 def workspace_as_of(ws: Workspace) -> dt.date | None:
@@ -260,7 +280,7 @@ def view_as_of(ws: Workspace) -> dt.date | None:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _dataset_summary_cached(key: tuple) -> pd.DataFrame:
-    ws = _open(workspace_id_from_key(key))
+    ws = _opened(workspace_id_from_key(key))
     info = ws.dataset_info()
     return info[["name", "rows", "source", "loaded_at"]] if len(info) else info
 
@@ -281,12 +301,12 @@ def grains() -> tuple[str, ...]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _segment_choices_cached(key: tuple) -> list[str]:
     from kpi.segments import breakdown_columns
-    return breakdown_columns(_open(workspace_id_from_key(key)))
+    return breakdown_columns(_opened(workspace_id_from_key(key)))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _column_values_cached(key: tuple, column: str) -> list[str]:
-    return column_values(_open(workspace_id_from_key(key)), column)
+    return column_values(_opened(workspace_id_from_key(key)), column)
 
 
 def filter_values(ws: Workspace, column: str) -> list[str]:
