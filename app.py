@@ -10,6 +10,7 @@ from kpi.errors import KpiError
 from kpi.formatting import format_date
 from kpi.workspaces import SAMPLE_ID
 from ui import components, session, sharing
+from ui.text import plain
 
 st.set_page_config(page_title="KPI Explorer", page_icon=":material/monitoring:", layout="wide")
 
@@ -86,7 +87,7 @@ def sidebar(ws):
     summary = session.dataset_summary(ws)
     as_of = session.workspace_as_of(ws)
     with st.sidebar:
-        st.caption(f"Workspace **{ws.setting('name') or 'My workspace'}**")
+        st.caption(f"Workspace **{plain(ws.setting('name') or 'My workspace')}**")
         if session.is_sample():
             st.badge("Sample · read-only", icon=":material/visibility:", color="gray")
         elif session.is_viewer():
@@ -124,7 +125,7 @@ def sidebar(ws):
             values = session.filter_values(ws, column)
             if any(v not in values for v in st.session_state.get("filter_vals") or []):
                 st.session_state["filter_vals"] = [v for v in st.session_state["filter_vals"] if v in values]
-            st.multiselect(f"{column} is", values, key="filter_vals", placeholder="Pick one or more values",
+            st.multiselect(f"{plain(column)} is", values, key="filter_vals", placeholder="Pick one or more values",
                            help="Rows with any of these values are kept; with none picked, nothing is filtered.")
         if as_of:
             st.date_input("From", value=from_url["start"], key="start", max_value=as_of,

@@ -466,6 +466,18 @@ def cmd_check(args) -> int:
     return EXIT_ATTENTION if flagged else EXIT_OK
 
 
+def cmd_cleanup(args) -> int:
+    """Remove the app's workspaces that hold nothing and were not touched for a while (from cron)."""
+    from .workspaces import KEEP_EMPTY, parse_age, remove_empty_workspaces
+    age = args.older_than or KEEP_EMPTY
+    done = remove_empty_workspaces(parse_age(age), dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(done.removed)} empty workspace{'s' if len(done.removed) != 1 else ''} older than {age}; "
+          f"kept {done.kept} (with data, goals, a name or share links, or newer); "
+          f"{len(done.in_use)} open in the app, left for the next run")
+    return EXIT_OK
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # bad options: exit 2 with a usage line, never a traceback
         self.print_usage(sys.stderr)
@@ -522,6 +534,12 @@ def build_parser() -> argparse.ArgumentParser:
         if formats:
             s.add_argument("--format", choices=formats, default="json")
         s.set_defaults(func=func)
+
+    s = sub.add_parser("cleanup", help="remove the app's empty workspaces not touched for a while (run it from cron)")
+    s.add_argument("--older-than", dest="older_than",
+                   help="age since the last write, like 30d, 12h or 2w (default: $KPI_EXPLORER_KEEP_EMPTY or 30d)")
+    s.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    s.set_defaults(func=cmd_cleanup)
     return p
 
 

@@ -279,22 +279,26 @@ def measurable(ws: Workspace, kpi: CustomKpi) -> tuple[bool, list[str]]:
 
 def save_custom_kpi(ws: Workspace, kpi: CustomKpi, *, replacing: str | None = None) -> CustomKpi:
     """Validate and store a custom KPI (``replacing``: the id of the one it edits).
-    Raises :class:`InputError` listing every problem."""
+    Raises :class:`InputError` listing every problem. Changes the latest saved list in one write,
+    so custom KPIs others saved meanwhile stay."""
     ws.require_writable("save a custom KPI")
-    raw = list(ws.doc(DOC, []) or [])
-    others = [r for r in raw if not (isinstance(r, dict) and replacing and r.get("id") == replacing)]
-    taken = [r.get("id") for r in others if isinstance(r, dict)]
-    problems = validate(ws, kpi, existing=taken)
-    if problems:
-        raise InputError(" ".join(problems))
-    ws.set_doc(DOC, others + [kpi.to_dict()])
+
+    def change(raw):
+        others = [r for r in list(raw or []) if not (isinstance(r, dict) and replacing and r.get("id") == replacing)]
+        taken = [r.get("id") for r in others if isinstance(r, dict)]
+        problems = validate(ws, kpi, existing=taken)
+        if problems:
+            raise InputError(" ".join(problems))
+        return others + [kpi.to_dict()]
+    ws.update_doc(DOC, change, [], what="The custom KPIs")
     return kpi
 
 
 def delete_custom_kpi(ws: Workspace, kpi_id: str) -> None:
+    """Delete the custom KPI with this id from the latest saved list."""
     ws.require_writable("delete a custom KPI")
-    raw = [r for r in (ws.doc(DOC, []) or []) if not (isinstance(r, dict) and r.get("id") == kpi_id)]
-    ws.set_doc(DOC, raw)
+    ws.update_doc(DOC, lambda raw: [r for r in (raw or []) if not (isinstance(r, dict) and r.get("id") == kpi_id)],
+                  [], what="The custom KPIs")
 
 
 def computable_custom_ids(ws: Workspace) -> set[str]:

@@ -41,3 +41,23 @@ class WorkspaceGone(KpiError):
 
 class UnknownKpi(InputError):
     """A KPI id that is neither in the catalog nor a custom KPI of the workspace."""
+
+
+class StaleWrite(KpiError):
+    """A save made from something another session changed since it was read: refused, never merged blindly.
+
+    The user's change is not lost silently: they are told to reload, see the other change, and
+    make theirs again.
+    """
+
+    def __init__(self, what: str = "This"):
+        super().__init__(f"{what} changed since you opened it — reload the page to see the latest version, "
+                         "then make your change again.")
+
+
+class Busy(KpiError):
+    """The workspace kept refusing a save because others were saving at the same moment."""
+
+    def __init__(self, action: str = "save your change"):
+        super().__init__(f"Others are saving to this workspace right now, so we could not {action} — "
+                         "nothing was changed: wait a moment and try again.")

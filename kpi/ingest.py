@@ -28,10 +28,10 @@ from .detect import (BILLING_PERIODS, COMMA_DECIMAL_EVIDENCE, DEFECT_STAGES, DER
                      DOT_DECIMAL_EVIDENCE, FALSE_WORDS, MONEY_COLUMNS, NULL_MARKERS, NUMBER, TRUE_WORDS,
                      ZONE_ABBREVIATIONS, FileLayout, detect, explain_no_match, labels_of, read_sample, reader_sql,
                      sniff)
-from .errors import InputError
+from .errors import Busy, InputError, StaleWrite
 from .quality import rule_warnings
 from .vocabulary import PERIOD_MONTHS, PLAN_PERIOD_WORDS, PERIOD_UNIT_MONTHS
-from .workspace import Workspace, quote_ident
+from .workspace import Workspace, is_conflict, quote_ident
 
 FOLDER_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".parquet")
 SECRET_SETTING = "pseudonym_secret"
@@ -1023,15 +1023,15 @@ def workspace_secret(ws: Workspace) -> str:
     if found:
         return found
     ws.require_writable("pseudonymise data")
-    made = _secrets.token_hex(32)
-    ws.set_setting(SECRET_SETTING, made)
-    return made
+    # made once: two first loads at the same moment must not hash with two different keys
+    return ws.setting_or_init(SECRET_SETTING, lambda: _secrets.token_hex(32))
 
 
 def ingest_file(ws: Workspace, path: str | Path, *, dataset: str | None = None, mapping: dict | None = None,
                 mode: str = "replace", file_name: str | None = None, drop_columns: Iterable[str] = (),
                 pseudonymise: Iterable[str] = (), secret: str | None = None,
-                day_first: Iterable[str] = (), answers: dict | None = None) -> IngestResult:
+                day_first: Iterable[str] = (), answers: dict | None = None,
+                expect: int | None = None) -> IngestResult:
     """Load one file as a dataset: all of it or, on any problem, nothing (``InputError``).
 
     ``mapping`` (canonical column -> file column) may be partial: detection fills in the rest.
@@ -1040,7 +1040,9 @@ def ingest_file(ws: Workspace, path: str | Path, *, dataset: str | None = None, 
     date columns to read as DD/MM/YYYY when the values alone cannot tell. ``answers`` answers the
     questions of ``kpi.questions.questions_for`` ({question id: option value}); unanswered ones
     take their default. A file loaded with a correction (dataset, mapping, answers, day_first) is
-    remembered for its header: the next export of the same tool maps itself.
+    remembered for its header: the next export of the same tool maps itself. With ``expect`` (the
+    dataset's ``Workspace.dataset_version`` when the user chose to load), a dataset someone else
+    loaded or deleted since is left alone (``StaleWrite``).
     """
     ws.require_writable("load data")
     if mode not in ("replace", "append"):
@@ -1048,7 +1050,7 @@ def ingest_file(ws: Workspace, path: str | Path, *, dataset: str | None = None, 
     day_first = list(day_first)
     layout = sniff(path, file_name=file_name)
     plan = _plan(layout, dataset, mapping, drop_columns, pseudonymise, answers, ws, day_first)
-    result = _ingest_plan(ws, plan, mode, secret)
+    result = _ingest_plan(ws, plan, mode, secret, expect)
     if plan.explicit:
         _remember(ws, plan, mapping or {}, answers or {}, day_first)
     return result
@@ -1063,15 +1065,22 @@ def _remember(ws: Workspace, plan: _Plan, mapping: dict, answers: dict, day_firs
                     file_name=plan.layout.file_name)
 
 
-def _ingest_plan(ws: Workspace, plan: _Plan, mode: str, secret: str | None) -> IngestResult:
+def _ingest_plan(ws: Workspace, plan: _Plan, mode: str, secret: str | None,
+                 expect: int | None = None) -> IngestResult:
     name = plan.layout.file_name
     if plan.hashed and secret is None:
         secret = workspace_secret(ws)
     try:
-        with ws.cursor() as cur:
-            done = _ingest_fast(ws, cur, plan, mode, secret)
-        return done if done is not None else _ingest_checked(ws, plan, mode, secret)
+        # In the workspace's write turn: two editors loading at once load one after the other.
+        with ws.writing("load data"):
+            if expect is not None and ws.dataset_version(plan.dataset) != expect:
+                raise StaleWrite(f"The {plan.dataset} dataset")
+            with ws.cursor() as cur:
+                done = _ingest_fast(ws, cur, plan, mode, secret)
+            return done if done is not None else _ingest_checked(ws, plan, mode, secret)
     except duckdb.Error as exc:
+        if is_conflict(exc):
+            raise Busy(f"load {name}") from None
         raise InputError.at(file=name, problem=f"the file could not be loaded ({str(exc).splitlines()[0]})",
                             hint="check the column mapping, or tell us about this file") from None
 
@@ -1288,6 +1297,8 @@ def _ingest_checked(ws: Workspace, plan: _Plan, mode: str, secret: str | None,
         except duckdb.Error as exc:
             cur.execute("ROLLBACK")
             cur.execute("DROP TABLE IF EXISTS _kpi_fast")
+            if is_conflict(exc):
+                raise Busy(f"load {name}") from None
             raise InputError.at(file=name, problem=f"the file could not be loaded ({str(exc).splitlines()[0]})",
                                 hint="check the column mapping, or tell us about this file") from None
         cur.execute("DROP TABLE IF EXISTS _kpi_conv")

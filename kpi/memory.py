@@ -80,19 +80,18 @@ def remember(ws, columns: Iterable[str], *, dataset: str, mapping: dict[str, str
     if ws is None or getattr(ws, "read_only", False):
         return
     columns = list(columns)
-    entries = _entries(ws)
-    entries[header_signature(columns)] = {
-        "dataset": dataset, "mapping": dict(mapping), "answers": dict(answers or {}), "file_name": file_name,
-        "header": _names(columns), "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    ws.set_doc(DOC, {"entries": entries})
+    entry = {"dataset": dataset, "mapping": dict(mapping), "answers": dict(answers or {}), "file_name": file_name,
+             "header": _names(columns), "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    key = header_signature(columns)
+    # One write on the latest entries: headers others confirmed meanwhile stay remembered.
+    ws.update_doc(DOC, lambda doc: {"entries": {**dict((doc or {}).get("entries", {})), key: entry}})
 
 
 def forget(ws, columns: Iterable[str]) -> bool:
     """Drop what was remembered for this header; True when there was something."""
-    entries = _entries(ws)
     key = header_signature(columns)
-    if key not in entries:
+    if key not in _entries(ws):
         return False
-    del entries[key]
-    ws.set_doc(DOC, {"entries": entries})
+    ws.update_doc(DOC, lambda doc: {"entries": {k: v for k, v in dict((doc or {}).get("entries", {})).items()
+                                                if k != key}})
     return True

@@ -681,26 +681,40 @@ def plan_objective(state: WizardState, doc: GoalsDoc, start: date | None, end: d
 
 
 def save_plan(ws, state: WizardState, drafts: Mapping[str, TargetDraft], as_of: date | None,
-              now: datetime | None = None) -> tuple[GoalsDoc, list[Target], Objective | None]:
+              now: datetime | None = None, *, wizard_version: int | None = None
+              ) -> tuple[GoalsDoc, list[Target], Objective | None]:
     """Save the wizard's result: the KPI set (``store.save_kpi_set``), its targets and objective
     into the goals document (``store.save_goals``, see :func:`apply_to_goals`), and the wizard's
-    state, which from now on links to that objective so saving again does not duplicate it."""
+    state, which from now on links to that objective so saving again does not duplicate it.
+    All in one write; with ``wizard_version`` (the saved wizard this state started from), a wizard
+    someone else saved since is not overwritten (:class:`~kpi.errors.StaleWrite`)."""
     from . import store
-    doc = store.load_goals(ws)
-    previous = store.load_kpi_set(ws).get("kpis", [])
     deadlines = [_as_date(e["deadline"]) for k, e in state.targets.items() if k in state.kpis and e.get("deadline")]
-    objective = plan_objective(state, doc, as_of, max(deadlines) if deadlines else None)
-    is_new = objective is not None and doc.objective_by_id(objective.id) is None
-    targets = build_targets(state.kpis, state.targets, drafts, objective.id if objective else None)
-    doc = apply_to_goals(doc, targets, kpi_set=state.kpis, previous_set=previous,
-                         objective=objective if is_new else None)
-    store.save_kpi_set(ws, state.kpis, state.goals, state.stage)
-    store.save_goals(ws, doc)
-    if objective is not None:
-        state.objective = {"choice": objective.id, "title": objective.title, "why": objective.why}
-    state.saved_at = (now or datetime.now()).replace(microsecond=0).isoformat()
-    store.save_wizard(ws, state.to_dict())
-    return doc, targets, objective
+    saved_at = (now or datetime.now()).replace(microsecond=0).isoformat()
+    made = {}
+
+    def change(docs: dict) -> dict:
+        # One write on the latest goals and KPI set: goals others saved meanwhile stay. It may run
+        # again after a conflict, so it changes nothing outside what it returns.
+        doc = store.goals_from(docs[store.GOALS])
+        previous = (docs[store.KPI_SET] or {}).get("kpis", [])
+        objective = plan_objective(state, doc, as_of, max(deadlines) if deadlines else None)
+        is_new = objective is not None and doc.objective_by_id(objective.id) is None
+        targets = build_targets(state.kpis, state.targets, drafts, objective.id if objective else None)
+        doc = apply_to_goals(doc, targets, kpi_set=state.kpis, previous_set=previous,
+                             objective=objective if is_new else None)
+        saved = WizardState.from_dict(state.to_dict())
+        if objective is not None:
+            saved.objective = {"choice": objective.id, "title": objective.title, "why": objective.why}
+        saved.saved_at = saved_at
+        made.update(doc=doc, targets=targets, objective=objective, state=saved)
+        return {store.KPI_SET: store.kpi_set_body(state.kpis, state.goals, state.stage),
+                store.GOALS: doc.to_dict(), store.WIZARD: saved.to_dict()}
+    ws.update_docs(change, {store.GOALS: None, store.KPI_SET: None, store.WIZARD: None},
+                   expect=None if wizard_version is None else {store.WIZARD: wizard_version},
+                   what="The KPI wizard's progress")
+    state.objective, state.saved_at = made["state"].objective, saved_at
+    return made["doc"], made["targets"], made["objective"]
 
 
 def replace_objective(doc: GoalsDoc, objective: Objective) -> GoalsDoc:

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import duckdb
 import pandas as pd
 
 from . import derived
 from .datasets import DATASETS, SQL_TYPES
-from .errors import InputError, PermissionDenied, WorkspaceGone
+from .errors import Busy, InputError, PermissionDenied, StaleWrite, WorkspaceGone
 
 META_TABLE = "_kpi_meta"          # key/value settings, data version
 DATASET_TABLE = "_kpi_datasets"   # one row per loaded dataset: source, mapping, rows
@@ -28,6 +30,51 @@ DOCS_TABLE = "_kpi_docs"          # named JSON documents: goals, KPI set, custom
 
 DEFAULT_SETTINGS = {"gross_margin": "1.0"}
 DATA_DOCS = {"custom_kpis"}  # documents that change what compute() returns
+
+# Saves: one writer at a time per file in this process (DuckDB refuses the second of two
+# overlapping writes to the same row with "Conflict on update!"); a conflict that still happens is
+# retried after a short, growing pause, and then reported as Busy, never as DuckDB's own words.
+WRITE_WAIT = 60.0          # seconds a save waits for another save's turn
+CONFLICT_RETRIES = 8       # pauses of 10, 20, 40 ... ms (about 2.5 s in all)
+_CONFLICT = re.compile(r"conflict on|duplicate key|constraint violation", re.IGNORECASE)
+NO_CHECK = object()            # "no expectation": a write that does not compare first
+T = TypeVar("T")
+
+_writers: dict[str, threading.RLock] = {}
+_writers_guard = threading.Lock()
+
+
+def _writer_for(path: Path | None) -> threading.RLock:
+    """The write turn of one file, shared by every Workspace object on it in this process (DuckDB
+    gives them all the same database)."""
+    if path is None:
+        return threading.RLock()
+    with _writers_guard:
+        return _writers.setdefault(os.path.realpath(path), threading.RLock())
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether a DuckDB error is a write-write conflict that a later attempt can get past."""
+    return isinstance(exc, (duckdb.TransactionException, duckdb.ConstraintException)) and bool(
+        _CONFLICT.search(str(exc)))
+
+
+def private_folder(path: Path) -> None:
+    """Make a folder the server's user alone can list and enter (0700): a workspace's file name is
+    its id, and its id is the owner's credential."""
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        os.chmod(path, 0o700)
+    except OSError:
+        pass  # a folder someone else owns keeps its mode
+
+
+def private_file(path: Path) -> None:
+    """Make a file readable and writable by the server's user only (0600)."""
+    try:
+        os.chmod(path, 0o600)
+    except OSError:
+        pass
 
 
 def data_home() -> Path:
@@ -59,8 +106,9 @@ class Workspace:
     def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
-        if self.path is not None and not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        made = self.path is not None and not read_only and not self.path.exists()
+        if made and not self.path.parent.exists():
+            private_folder(self.path.parent)
         if read_only and self.path is not None and not self.path.exists():
             raise InputError(f"{self.path}: no such workspace file — check the path")
         try:
@@ -68,16 +116,19 @@ class Workspace:
         except duckdb.Error as exc:
             raise InputError(f"{self._file_name()}: cannot open the workspace file — it is damaged or "
                              "not a workspace saved by KPI Explorer") from exc
+        if made:
+            private_file(self.path)
         # Timestamps with a zone are converted to UTC (datasets.md), whatever the server's zone is.
         self._db.execute("SET GLOBAL TimeZone = 'UTC'")
         # Many workspaces share one server: each may hold this much before DuckDB spills to disk.
         self._db.execute("SET GLOBAL memory_limit = ?", [os.environ.get("KPI_EXPLORER_MEMORY_LIMIT", "1GB")])
         if self.path is None:
             spill = data_home() / "tmp"
-            spill.mkdir(parents=True, exist_ok=True)
+            private_folder(spill)
             self._db.execute("SET GLOBAL temp_directory = ?", [str(spill)])
         self._lock = threading.Lock()
         self._gate = _Gate()
+        self._writer = _writer_for(self.path)
         try:
             if not read_only:
                 self._ensure_meta()
@@ -104,6 +155,7 @@ class Workspace:
         view = object.__new__(Workspace)
         view.path, view.read_only, view._db = self.path, True, self._db
         view._lock, view._view_of, view._gate = threading.Lock(), self, self._gate
+        view._writer = self._writer
         return view
 
     @property
@@ -175,14 +227,53 @@ class Workspace:
         if self.read_only:
             raise PermissionDenied(f"This workspace is read-only: you cannot {action}.")
 
+    # -- saving ------------------------------------------------------------------------------
+    @contextmanager
+    def writing(self, action: str = "save changes") -> Iterator[None]:
+        """Hold this file's write turn: saves to one workspace happen one after another.
+
+        Two sessions writing at once would otherwise make DuckDB refuse one of them ("Conflict on
+        update!") or, worse, let a read-modify-write of one overwrite the other's. Readers never wait.
+        """
+        self.require_writable(action)
+        if not self._writer.acquire(timeout=WRITE_WAIT):
+            raise Busy(action)
+        try:
+            yield
+        finally:
+            self._writer.release()
+
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], action: str = "save changes") -> T:
+        """Run ``work(cur)`` as one transaction in this file's write turn; its result.
+
+        All of it lands or none of it does. A DuckDB conflict (with a writer that does not take the
+        turn, such as a cursor used directly) rolls back and runs ``work`` again after a short
+        pause; when it keeps happening the user is told plainly (:class:`Busy`). ``work`` may
+        therefore run more than once: it must read what it changes through ``cur``.
+        """
+        for attempt in range(CONFLICT_RETRIES + 1):
+            with self.writing(action), self.cursor() as cur:
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    result = work(cur)
+                    cur.execute("COMMIT")
+                    return result
+                except duckdb.Error as exc:
+                    if not is_conflict(exc):
+                        raise
+                    # the cursor's close rolls the failed transaction back
+            time.sleep(0.01 * 2 ** attempt * random.uniform(0.5, 1.5))
+        raise Busy(action)
+
     # -- metadata ------------------------------------------------------------------------
     def _ensure_meta(self) -> None:
-        with self.cursor() as cur:
+        def make(cur):
             cur.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
             cur.execute(f"""CREATE TABLE IF NOT EXISTS {DATASET_TABLE} (
                 name VARCHAR PRIMARY KEY, source VARCHAR, mapping VARCHAR, rows BIGINT,
                 loaded_at TIMESTAMP, extra_columns VARCHAR)""")
             cur.execute(f"CREATE TABLE IF NOT EXISTS {DOCS_TABLE} (name VARCHAR PRIMARY KEY, body VARCHAR)")
+        self.write(make, "open this workspace")
 
     def _has_table(self, name: str) -> bool:
         return bool(self.rows("SELECT 1 FROM information_schema.tables WHERE table_name = ? "
@@ -194,11 +285,36 @@ class Workspace:
         found = self.rows(f"SELECT value FROM {META_TABLE} WHERE key = ?", [key])
         return found[0][0] if found else DEFAULT_SETTINGS.get(key, default)
 
-    def set_setting(self, key: str, value: Any) -> None:
-        self.require_writable("change settings")
-        with self.cursor() as cur:
-            cur.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", [key, None if value is None else str(value)])
-        self.bump_version()
+    def set_setting(self, key: str, value: Any, *, expect: Any = NO_CHECK) -> None:
+        """Save a setting. With ``expect`` (the value the user saw), a setting someone else changed
+        in the meantime is not overwritten: :class:`StaleWrite`."""
+        stored = None if value is None else str(value)
+
+        def save(cur):
+            if expect is not NO_CHECK:
+                found = cur.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", [key]).fetchall()
+                now = found[0][0] if found else DEFAULT_SETTINGS.get(key)
+                if now != (None if expect is None else str(expect)):
+                    raise StaleWrite("This setting")
+            cur.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", [key, stored])
+            self.bump_version(cur)
+        self.write(save, "change settings")
+
+    def setting_or_init(self, key: str, make: Callable[[], str]) -> str:
+        """A setting's value, made (once, whoever asks first) when there is none yet."""
+        found = self.setting(key)
+        if found:
+            return found
+
+        def init(cur):
+            have = cur.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", [key]).fetchall()
+            if have and have[0][0]:
+                return have[0][0]
+            value = make()
+            cur.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", [key, value])
+            self.bump_version(cur)
+            return value
+        return self.write(init, "change settings")
 
     @property
     def data_version(self) -> int:
@@ -216,8 +332,16 @@ class Workspace:
         if cur is not None:
             cur.execute(sql, [key, key])
         else:
-            with self.cursor() as c:
-                c.execute(sql, [key, key])
+            self.write(lambda c: c.execute(sql, [key, key]))
+
+    # -- documents -----------------------------------------------------------------------
+    # Each document has its own version (``version:<name>`` in the metadata), bumped by every save
+    # of it: a save made from version n is refused once another save made it n+1.
+    @staticmethod
+    def _read_doc(cur, name: str, default: Any) -> tuple[Any, int]:
+        found = cur.execute(f"SELECT body FROM {DOCS_TABLE} WHERE name = ?", [name]).fetchall()
+        version = cur.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", [f"version:{name}"]).fetchall()
+        return (json.loads(found[0][0]) if found else default), int(version[0][0] if version else 0)
 
     def doc(self, name: str, default: Any = None) -> Any:
         """A named JSON document of the workspace (goals, KPI set, custom KPIs, ...)."""
@@ -226,14 +350,62 @@ class Workspace:
         found = self.rows(f"SELECT body FROM {DOCS_TABLE} WHERE name = ?", [name])
         return json.loads(found[0][0]) if found else default
 
-    def set_doc(self, name: str, body: Any) -> None:
-        self.require_writable("save changes")
+    def doc_entry(self, name: str, default: Any = None) -> tuple[Any, int]:
+        """A document and its version, read together: give the version back to ``set_doc(expect=)``."""
+        if not self._has_table(DOCS_TABLE):
+            return default, 0
         with self.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
-            cur.execute(f"INSERT OR REPLACE INTO {DOCS_TABLE} VALUES (?, ?)", [name, json.dumps(body, default=str)])
-            # Custom KPI definitions change computed numbers; plans (goals, KPI set, ...) do not.
-            self.bump_version(cur, "data_version" if name in DATA_DOCS else "plan_version")
-            cur.execute("COMMIT")
+            if self._view_of is None:   # a view's cursor is already in a (read-only) transaction
+                cur.execute("BEGIN TRANSACTION")
+            return self._read_doc(cur, name, default)
+
+    def doc_version(self, name: str) -> int:
+        return self.doc_entry(name)[1]
+
+    def _put_doc(self, cur, name: str, body: Any, expect: int | None, current: int, what: str) -> int:
+        if expect is not None and expect != current:
+            raise StaleWrite(what)
+        cur.execute(f"INSERT OR REPLACE INTO {DOCS_TABLE} VALUES (?, ?)", [name, json.dumps(body, default=str)])
+        cur.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", [f"version:{name}", str(current + 1)])
+        # Custom KPI definitions change computed numbers; plans (goals, KPI set, ...) do not.
+        self.bump_version(cur, "data_version" if name in DATA_DOCS else "plan_version")
+        return current + 1
+
+    def set_doc(self, name: str, body: Any, *, expect: int | None = None, what: str = "This") -> int:
+        """Save a document whole; its new version. With ``expect`` (the version it was read at), a
+        document saved by someone else since is not overwritten: :class:`StaleWrite` names ``what``."""
+        self.require_writable("save changes")
+
+        def save(cur):
+            return self._put_doc(cur, name, body, expect, self._read_doc(cur, name, None)[1], what)
+        return self.write(save)
+
+    def update_doc(self, name: str, change: Callable[[Any], Any], default: Any = None, *,
+                   expect: int | None = None, what: str = "This") -> Any:
+        """Read, change and save a document in one write: ``change(current)`` returns the new body
+        (it may run again after a conflict, on what was saved meanwhile). Two sessions adding or
+        deleting different items of one document both keep their change. Returns the new body."""
+        return self.update_docs({name: change}, {name: default},
+                                expect=None if expect is None else {name: expect}, what=what)[name]
+
+    def update_docs(self, changes: Mapping[str, Callable[[Any], Any]] | Callable[[dict], dict],
+                    defaults: Mapping[str, Any], *, expect: Mapping[str, int] | None = None,
+                    what: str = "This") -> dict:
+        """Several documents changed in one write. ``changes`` maps a name to ``change(current)``,
+        or is one function given every document in ``defaults`` (name -> current body) that returns
+        the new bodies of those it changes. Returns the new bodies."""
+        self.require_writable("save changes")
+
+        def save(cur):
+            current = {n: self._read_doc(cur, n, d) for n, d in defaults.items()}
+            if callable(changes):
+                new = changes({n: body for n, (body, _) in current.items()})
+            else:
+                new = {n: fn(current[n][0]) for n, fn in changes.items()}
+            for n, body in new.items():
+                self._put_doc(cur, n, body, (expect or {}).get(n), current[n][1], what)
+            return new
+        return self.write(save)
 
     # -- datasets ------------------------------------------------------------------------
     def datasets(self) -> list[str]:
@@ -281,7 +453,8 @@ class Workspace:
         """Swap in a dataset from a SELECT inside the caller's open transaction.
 
         ``mode='append'`` unions with the rows already there and drops exact duplicate rows.
-        Returns the new row count. The caller commits (or rolls back: nothing changes then).
+        Returns the new row count. The caller commits (or rolls back: nothing changes then); it
+        holds the write turn (``writing``/``write``).
         """
         self.require_writable("load data")
         target = quote_ident(dataset)
@@ -316,7 +489,12 @@ class Workspace:
                     [dataset, source, json.dumps(mapping or {}), rows,
                      datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(extra)])
         self.bump_version(cur)
+        self.bump_version(cur, f"version:dataset:{dataset}")
         return rows
+
+    def dataset_version(self, dataset: str) -> int:
+        """Bumped by every load or delete of the dataset: what a load compares with (``expect``)."""
+        return int(self.setting(f"version:dataset:{dataset}", "0") or 0)
 
     @staticmethod
     def _table_exists(cur, name: str) -> bool:
@@ -325,13 +503,14 @@ class Workspace:
 
     def drop_dataset(self, dataset: str) -> None:
         self.require_writable("delete data")
-        with self.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
+
+        def drop(cur):
             cur.execute(f"DROP TABLE IF EXISTS {quote_ident(dataset)}")
             cur.execute(f"DELETE FROM {DATASET_TABLE} WHERE name = ?", [dataset])
             derived.refresh(cur, dataset)
             self.bump_version(cur)
-            cur.execute("COMMIT")
+            self.bump_version(cur, f"version:dataset:{dataset}")
+        self.write(drop, "delete data")
 
     def load_frame(self, dataset: str, frame: pd.DataFrame, *, mode: str = "replace", source: str = "frame") -> int:
         """Load a small, already-canonical frame (tests, generated tables): columns are cast to
@@ -357,14 +536,12 @@ class Workspace:
         for c in frame.columns:  # str dates/timestamps cast cleanly; None stays NULL
             if frame[c].dtype == object:
                 frame[c] = frame[c].astype("string")
-        with self.cursor() as cur:
+
+        def load(cur):
             cur.register("_kpi_frame", frame)
-            cur.execute("BEGIN TRANSACTION")
             try:
-                n = self.replace_table(cur, dataset, f"SELECT {', '.join(parts)} FROM _kpi_frame",
-                                       source=source, mode=mode)
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
-        return n
+                return self.replace_table(cur, dataset, f"SELECT {', '.join(parts)} FROM _kpi_frame",
+                                          source=source, mode=mode)
+            finally:
+                cur.unregister("_kpi_frame")
+        return self.write(load, "load data")

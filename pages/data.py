@@ -1,6 +1,8 @@
 """The Data page: add files (guess, map, check, load), each dataset's quality, and what the data can compute."""
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from kpi import coverage
@@ -71,7 +73,7 @@ with add_tab:
                 data_page.show_outcome(outcome)
                 continue
             if item.error:
-                st.error(item.error, icon=":material/block:")
+                st.error(data_page.plain(item.error), icon=":material/block:")
                 continue
             request = data_page.mapping_form(ws, item)
             if request is None:
@@ -89,10 +91,15 @@ with add_tab:
             if st.button(f"Load all {len(requests)} files as shown below", key="data_load_all",
                          icon=":material/done_all:"):
                 progress = st.progress(0.0)
-                failed = 0
+                failed, loaded_now = 0, set()
                 for i, request in enumerate(requests):
+                    if request.dataset in loaded_now:   # several files of one dataset: replace once, then add
+                        request = dataclasses.replace(request, mode="append", expect=None)
                     progress.progress(i / len(requests), text=f"Loading {data_page.plain(request.staged.name)}…")
-                    failed += data_page.load(ws, request) is None
+                    outcome = data_page.load(ws, request)
+                    failed += outcome is None
+                    if outcome is not None:
+                        loaded_now.add(request.dataset)
                 progress.progress(1.0, text="Done")
                 if not failed:   # a refusal stays on screen; the rest shows on the next rerun
                     st.rerun()

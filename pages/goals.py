@@ -14,11 +14,11 @@ from kpi.goals import (CADENCES, GRAINS, STATUS_STYLE, Objective, Review, Target
                        smart_check, suggested_target, summary_line)
 from kpi.scorecard import kpi_label
 from ui import cards, components, session, wizard_steps
-from ui.data_page import plain
+from ui.text import plain
 
 ws = session.workspace()
 VIEW_ONLY = session.is_viewer()   # writes are refused in the core; the controls say so by being off
-doc = store.load_goals(ws)
+doc, doc_version = store.load_goals_entry(ws)   # saves say which version they change (StaleWrite)
 as_of = session.workspace_as_of(ws)        # new baselines, SMART checks and deadlines: the latest data
 viewed = session.view_as_of(ws)            # statuses: the one date the whole app is viewed as of
 today = dt.date.today()
@@ -34,10 +34,12 @@ names = wizard_steps.names(ws)
 
 def save(new_doc, message: str) -> None:
     try:
-        store.save_goals(ws, new_doc)
+        store.save_goals(ws, new_doc, expect=doc_version)   # someone else's save since is never overwritten
     except KpiError as exc:
-        session.show_error(exc)
-        return
+        # At the top of the page: a form's own spot may sit in an expander that the other person's
+        # new objective (drawn above it) has closed.
+        st.session_state["goals_refused"] = str(exc)
+        st.rerun()
     st.session_state["goals_notice"] = message
     st.rerun()
 
@@ -84,6 +86,8 @@ st.caption("Objectives say what you want to achieve and why; their key results a
            "you will know. Review them on a steady rhythm and keep a record of each review.")
 if msg := st.session_state.pop("goals_notice", None):
     st.success(msg)
+if refused := st.session_state.pop("goals_refused", None):
+    st.error(plain(refused), icon="⚠️")
 
 with st.expander("Metric, KPI, OKR — what's the difference?"):
     st.markdown(
@@ -125,8 +129,8 @@ with okr_tab:
         with st.container(border=True):
             head, actions = st.columns([5, 2], vertical_alignment="top")
             with head:
-                st.subheader(o.title, anchor=False)
-                facts = [f for f in (o.why, f"Owner: {o.owner}" if o.owner else "",
+                st.subheader(plain(o.title), anchor=False)
+                facts = [f for f in (plain(o.why), f"Owner: {plain(o.owner)}" if o.owner else "",
                                      f"{format_date(o.start)} – {format_date(o.end)}" if o.start and o.end else "") if f]
                 if facts:
                     st.caption(" · ".join(facts))
@@ -138,7 +142,7 @@ with okr_tab:
                         owner = st.text_input("Owner", value=o.owner, max_chars=80, key=f"eo_owner_{o.id}")
                         start = st.date_input("Starts", value=o.start, key=f"eo_start_{o.id}")
                         end = st.date_input("Ends", value=o.end, key=f"eo_end_{o.id}")
-                        if st.form_submit_button("Save", type="primary"):
+                        if st.form_submit_button("Save", type="primary", disabled=VIEW_ONLY):
                             if not title.strip():
                                 st.error("An objective needs a title.")
                             else:
@@ -147,9 +151,10 @@ with okr_tab:
                                      "Objective updated.")
                 with st.popover("Delete", icon=":material/delete:", width="stretch", disabled=VIEW_ONLY):
                     st.caption("Delete this objective? Its key results can stay, unlinked, or go with it.")
-                    if st.button("Delete, keep its key results", key=f"del_obj_keep_{o.id}"):
+                    if st.button("Delete, keep its key results", key=f"del_obj_keep_{o.id}", disabled=VIEW_ONLY):
                         save(wizard.remove_objective(doc, o.id), "Objective deleted; its key results are kept.")
-                    if st.button("Delete with its key results", key=f"del_obj_all_{o.id}", type="primary"):
+                    if st.button("Delete with its key results", key=f"del_obj_all_{o.id}", type="primary",
+                                 disabled=VIEW_ONLY):
                         save(wizard.remove_objective(doc, o.id, with_key_results=True),
                              "Objective and its key results deleted.")
             st.progress(min(max(p.progress or 0.0, 0.0), 1.0), text=progress_words(p, o.id))
@@ -178,7 +183,7 @@ with okr_tab:
                 else:
                     save(doc.add_objective(Objective(wizard.fresh_objective_id(doc), title.strip(), why.strip(),
                                                      owner.strip(), start, end)),
-                         f"Objective “{title.strip()}” added.")
+                         f"Objective “{plain(title.strip())}” added.")
 
     with st.expander("Add or edit a key result", icon=":material/flag:", expanded=not doc.targets and bool(doc.objectives)):
         targets_by_id = {t.id: t for t in doc.targets}
@@ -242,7 +247,7 @@ with okr_tab:
                                 None if below is None else below / scale, None if above is None else above / scale,
                                 objective, old.id if old else None)
                 save(doc.replace_target(target) if old else doc.add_target(target),
-                     f"Key result for {label.name} saved.")
+                     f"Key result for {plain(label.name)} saved.")
         if old is not None:
             if as_of is not None:
                 with st.expander("SMART check of this key result"):
@@ -255,13 +260,14 @@ with okr_tab:
                     components.smart_check_view(report, old.kpi, label.name, label.unit, label.direction, old.grain)
             if st.button("Delete this key result", key=f"kr_delete_{pick}", icon=":material/delete:", disabled=VIEW_ONLY):
                 st.session_state.pop("kr_pick", None)
-                save(doc.remove_target(old.id), f"Key result for {label.name} deleted.")
+                save(doc.remove_target(old.id), f"Key result for {plain(label.name)} deleted.")
 
 # -- reviews ---------------------------------------------------------------------------------
 with review_tab:
     cadences = list(CADENCES)
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     cadence = left.selectbox("Review rhythm", cadences, index=cadences.index(doc.cadence), key="review_cadence",
+                             disabled=VIEW_ONLY,
                              format_func=str.capitalize)
     if cadence != doc.cadence:
         save(_replace(doc, cadence=cadence), f"Reviews are now {cadence}.")
@@ -309,21 +315,25 @@ with custom_tab:
     for k in mine.values():
         with st.container(border=True):
             text, button = st.columns([5, 1], vertical_alignment="center")
-            text.markdown(f"**{k.name}** · `{k.id}` · {k.unit}, {k.direction} is better")
-            text.caption(k.formula)
-            if button.button("Delete", key=f"del_custom_{k.id}", icon=":material/delete:"):
+            text.markdown(f"**{plain(k.name)}** · `{k.id}` · {k.unit}, {k.direction} is better")
+            text.caption(plain(k.formula))
+            if button.button("Delete", key=f"del_custom_{k.id}", icon=":material/delete:", disabled=VIEW_ONLY):
                 used = [t for t in doc.targets if t.kpi == k.id]
                 in_set = k.id in store.load_kpi_set(ws).get("kpis", [])
                 if used:
-                    st.warning(f"{k.name} is the KPI of {len(used)} key result(s): delete those first.")
+                    st.warning(f"{plain(k.name)} is the KPI of {len(used)} key result(s): delete those first.")
                 elif in_set:
-                    st.warning(f"{k.name} is in your saved KPI set: take it out with the KPI wizard first.")
+                    st.warning(f"{plain(k.name)} is in your saved KPI set: take it out with the KPI wizard first.")
                 else:
-                    custom.delete_custom_kpi(ws, k.id)
-                    st.session_state["goals_notice"] = f"Custom KPI {k.name} deleted."
-                    st.rerun()
+                    try:
+                        custom.delete_custom_kpi(ws, k.id)
+                    except KpiError as exc:
+                        session.show_error(exc)
+                    else:
+                        st.session_state["goals_notice"] = f"Custom KPI {plain(k.name)} deleted."
+                        st.rerun()
     with st.expander("Create a custom KPI", icon=":material/add:", expanded=not mine):
         saved = components.custom_kpi_builder(ws, key="goals_custom")
         if saved:
-            st.session_state["goals_notice"] = f"Custom KPI saved: {saved}. Add a key result for it above."
+            st.session_state["goals_notice"] = f"Custom KPI saved: {plain(saved)}. Add a key result for it above."
             st.rerun()

@@ -9,7 +9,7 @@ from kpi.catalog import CATALOG
 from kpi.errors import KpiError
 from kpi.formatting import format_date
 from ui import cards, components, session
-from ui.data_page import plain
+from ui.text import plain
 
 ws = session.workspace()
 v = session.view()

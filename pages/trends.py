@@ -11,8 +11,8 @@ from kpi import analysis, segments, store
 from kpi.catalog import CATALOG
 from kpi.errors import KpiError
 from kpi.formatting import format_change, format_value
-from ui import cards, charts, components, session
-from ui.data_page import plain
+from ui import cards, charts, components, session, sharing
+from ui.text import plain
 
 ws = session.workspace()
 v = session.view()
@@ -43,7 +43,7 @@ def kpi_name(k: str) -> str:
 # "_trends_keep" outlives the widget, which Streamlit forgets while another tab is open.
 asked = st.query_params.get("kpi")
 if asked and asked != st.session_state.get("_trends_asked"):
-    st.session_state["_trends_keep"] = [k for k in asked.split(",") if k in options][:4]
+    st.session_state["_trends_keep"] = sharing.list_param(asked, options, 4)   # ?kpi=mrr,mrr is one mrr
     st.session_state["trends_kpis"] = st.session_state["_trends_keep"]
     st.session_state["_trends_asked"] = asked
 if "_trends_keep" not in st.session_state:
@@ -145,11 +145,11 @@ with tabs[0]:
                 series_full = analysis.series_of(full, k)
                 series = in_range(series_full)
                 if series.empty:
-                    st.warning(f"{label.name}: no values in the chosen range.")
+                    st.warning(f"{plain(label.name)}: no values in the chosen range.")
                     continue
                 status = status_for(k) if show_goal and not v.filters else None
                 if status is not None and status.grain != grain:
-                    st.caption(f"{label.name} has a target judged by {status.grain}: switch the grain to "
+                    st.caption(f"{plain(label.name)} has a target judged by {status.grain}: switch the grain to "
                                f"{status.grain} to see it on the chart.")
                     status = None
                 band = analysis.projection_band(series_full, grain, until=status.deadline if status else None,
@@ -167,7 +167,7 @@ with tabs[0]:
                     compare_label="Previous period" if compare == "Previous period" else "A year before",
                     moving=moving, moving_label=f"{window}-{noun} average", judged=judged, annotations=notes,
                     direction=label.direction)
-                st.caption(f"**{label.name}**: {description} *{formula}.* "
+                st.caption(f"**{plain(label.name)}**: {plain(description)} *{plain(formula)}.* "
                            f"{'Higher' if label.direction == 'higher' else 'Lower'} is better.")
                 lines = [analysis.latest_sentence(analysis.headline(series, grain, kind=label.kind, as_of=as_of),
                                                   label.unit, grain)]
@@ -182,7 +182,9 @@ with tabs[0]:
                     breakdown(k, label, v.segment)
                 if judged is not None and judged["anomaly"].any():
                     st.markdown(f"**Unusual {noun}s** — {analysis.anomaly_rule(grain)}:")
-                    for line in analysis.anomaly_lines(judged, components.release_table(ws, as_of), label.unit, grain):
+                    releases = components.release_table(ws, as_of)   # feature names come from a file
+                    releases = releases.assign(label=releases["label"].map(plain)) if len(releases) else releases
+                    for line in analysis.anomaly_lines(judged, releases, label.unit, grain):
                         st.markdown(line)
                     if judged["anomaly"].sum() > 5:
                         st.caption(f"…and {int(judged['anomaly'].sum()) - 5} earlier.")
@@ -195,7 +197,7 @@ with tabs[0]:
             flabel = meta[focus][0]
             fseries = analysis.series_of(full, focus)
             columns = components.segment_names(ws)
-            st.subheader(f"What changed in {flabel.name}")
+            st.subheader(f"What changed in {plain(flabel.name)}")
             if len(fseries) < 2 or not columns:
                 st.caption("Needs at least two periods and a column to break down by (plan, country, channel…).")
             else:
@@ -217,11 +219,11 @@ with tabs[0]:
                 problems = components.split_problems(ws, focus, columns, flabel.name)
                 tried = [c_ for c_ in columns if problems[c_] is None] if seg_choice == auto else [seg_choice]
                 if seg_choice != auto and problems[seg_choice] is not None:
-                    st.info(problems[seg_choice], icon=":material/call_split:")
+                    st.info(plain(problems[seg_choice]), icon=":material/call_split:")   # names columns, the KPI
                     tried = []
                 elif not tried:
                     others = ", ".join(columns[1:])
-                    st.info(problems[columns[0]] + (f" The same holds for {others}." if others else ""),
+                    st.info(plain(problems[columns[0]] + (f" The same holds for {others}." if others else "")),
                             icon=":material/call_split:")
                 explained = {"results": {}, "left_out": []}
                 if tried:
@@ -230,23 +232,26 @@ with tabs[0]:
                                                               filters=v.filters)
                 results = explained["results"]
                 if tried and not results:
-                    st.caption(f"{flabel.name} has no values to compare by " + ", ".join(tried) + ".")
+                    st.caption(plain(f"{flabel.name} has no values to compare by " + ", ".join(tried) + "."))
                 elif results:
                     col = max(results, key=lambda c_: (results[c_][1] or {}).get("score", -1)) \
                         if seg_choice == auto else seg_choice
                     contrib, drv, seg_frame = results[col]
                     bl, al = analysis.period_label(before, grain), analysis.period_label(after, grain)
-                    for line in (analysis.change_sentence(flabel.name, contrib, flabel.unit, bl, al),
-                                 analysis.driver_sentence(col, drv, contrib, flabel.unit, bl)):
+                    shown_drv = None if drv is None else {   # a column header and its value, from a file
+                        **drv, "segment": None if drv["segment"] is None else plain(drv["segment"])}
+                    for line in (analysis.change_sentence(plain(flabel.name), contrib, flabel.unit, bl, al),
+                                 analysis.driver_sentence(plain(col.replace("_", " ")), shown_drv, contrib,
+                                                          flabel.unit, bl)):
                         if line:
                             st.markdown(line)
                     if seg_choice == auto:
                         skipped = [c_ for c_ in columns if problems[c_] is not None]
-                        st.caption("Compared " + ", ".join(f"{c_.replace('_', ' ')} ({len(results[c_][0])} values)"
-                                                           for c_ in results)
-                                   + (f"; {col.replace('_', ' ')} explains the change best" if len(results) > 1 else "")
-                                   + (f". Not comparable: {', '.join(skipped)} (not in the data {flabel.name} "
-                                      "counts)." if skipped else "."))
+                        st.caption(plain("Compared " + ", ".join(f"{c_.replace('_', ' ')} ({len(results[c_][0])} values)"
+                                                                 for c_ in results)
+                                         + (f"; {col.replace('_', ' ')} explains the change best" if len(results) > 1 else "")
+                                         + (f". Not comparable: {', '.join(skipped)} (not in the data {flabel.name} "
+                                            "counts)." if skipped else ".")))
                     charts.draw("contribution_chart", contrib=contrib, name=flabel.name, unit=flabel.unit,
                                 direction=flabel.direction, segment_column=col, before_label=bl, after_label=al)
                     st.caption(contrib.attrs["note"] + " A segment's size is its share of the "
@@ -260,7 +265,7 @@ with tabs[0]:
                         "Own change": [format_change(x, flabel.unit) for x in contrib["change"]],
                         "Contribution": [format_change(x, flabel.unit) for x in contrib["contribution"]],
                     })
-                    with st.expander(f"Every {col.replace('_', ' ')}"):
+                    with st.expander(f"Every {plain(col.replace('_', ' '))}"):
                         st.dataframe(table, hide_index=True, width="stretch")
                     if col != v.segment:   # the sidebar's breakdown is drawn under each KPI above
                         charts.draw("segment_chart", frame=in_range(seg_frame), name=flabel.name, unit=flabel.unit,
@@ -276,25 +281,24 @@ with tabs[0]:
                                          placeholder="e.g. Pricing page redesign went live")
                     scope = st.radio("Show on", ["This KPI", "Every KPI"], horizontal=True, key="trends_note_scope")
                     if st.form_submit_button("Save note", disabled=session.is_viewer()) and text.strip():
-                        notes = store.load_annotations(ws)
-                        notes.append({"date": day.isoformat(), "text": text.strip(),
-                                      "kpi": focus if scope == "This KPI" else None})
-                        try:
-                            store.save_annotations(ws, notes)
+                        try:   # added to the latest notes: notes others saved meanwhile stay
+                            store.add_annotation(ws, day.isoformat(), text.strip(),
+                                                 focus if scope == "This KPI" else None)
                         except KpiError as exc:
-                            st.warning(str(exc))
+                            st.warning(plain(exc))
                         else:
                             st.rerun()
                 saved = store.load_annotations(ws)
-                for i, note in enumerate(saved):
+                for note in saved:
                     n1, n2 = st.columns([5, 1], vertical_alignment="center")
                     where = kpi_name(note["kpi"]) if note.get("kpi") else "every KPI"
                     n1.text(f"{note.get('date')} — {note.get('text', '')} ({where})")
-                    if n2.button("Delete", key=f"trends_note_del_{i}", disabled=session.is_viewer()):
+                    # by id: the note on this line, whatever others deleted since the page was drawn
+                    if n2.button("Delete", key=f"trends_note_del_{note['id']}", disabled=session.is_viewer()):
                         try:
-                            store.save_annotations(ws, saved[:i] + saved[i + 1:])
+                            store.delete_annotation(ws, note["id"])
                         except KpiError as exc:
-                            st.warning(str(exc))
+                            st.warning(plain(exc))
                         else:
                             st.rerun()
 
@@ -340,8 +344,10 @@ with tabs[2]:
             c1, c2 = st.columns([3, 1])
             steps = c1.multiselect("Steps, in order", names, default=guess, key="funnel_steps", bind="query-params", max_selections=8,
                                    help="Pick the events in the order users should do them.")
-            window = c2.number_input("Conversion window (days)", 0, 365, 7, key="funnel_window", bind="query-params",
-                                     help="How long after entering a user may take to reach each later step.")
+            # A float widget: Streamlit 1.67 drops ?funnel_window=1e309 for it, and fails on it for an int one.
+            window = round(c2.number_input("Conversion window (days)", 0.0, 365.0, 7.0, step=1.0, format="%.0f",
+                                           key="funnel_window", bind="query-params",
+                                           help="How long after entering a user may take to reach each later step."))
             if len(steps) < 2:
                 st.info("Pick at least two events.")
             else:
@@ -350,7 +356,7 @@ with tabs[2]:
                 worst = result.iloc[1:].sort_values("of_previous").head(1)
                 if not worst.empty and worst["of_previous"].iloc[0] is not None:
                     w = worst.iloc[0]
-                    st.markdown(f"The biggest drop is into step {w['step']} (**{w['event']}**): "
+                    st.markdown(f"The biggest drop is into step {w['step']} (**{plain(w['event'])}**): "
                                 f"{format_value(1 - w['of_previous'], 'rate')} of users who reached step "
                                 f"{w['step'] - 1} do not go on within {window} days.")
                 st.dataframe(pd.DataFrame({

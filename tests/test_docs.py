@@ -96,3 +96,13 @@ def test_every_limit_on_a_file_is_documented_with_its_default():
     rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip(" `")
             for line in readme.splitlines() if line.strip().startswith("| `KPI_EXPLORER_")}
     assert {limit.env: rows.get(limit.env) for limit in LIMITS} == {limit.env: limit.default for limit in LIMITS}
+
+
+def test_every_setting_the_code_reads_is_in_the_readme():
+    """A server setting (``KPI_EXPLORER_*``) nobody can find is a setting nobody can use."""
+    import re
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sources = [*ROOT.joinpath("kpi").rglob("*.py"), *ROOT.joinpath("ui").glob("*.py"), *PAGES.glob("*.py"),
+               ROOT / "app.py"]
+    read = {name for f in sources for name in re.findall(r"KPI_EXPLORER_[A-Z_]+", f.read_text(encoding="utf-8"))}
+    assert read and not sorted(n for n in read if n not in readme)

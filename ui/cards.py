@@ -19,7 +19,7 @@ from kpi import analysis
 from kpi.colours import COLOUR_HEX, STREAMLIT_NAME, card_colour, change_colour, status_hex
 from kpi.formatting import display_step, format_change, format_date, format_progress, format_value
 from kpi.goals import STATUS_STYLE, STATUSES, Status, summary_line
-from ui.data_page import plain
+from ui.text import plain
 
 MODES = ("Executive", "Team")
 # Worst first: what a reader should see before anything else.
@@ -139,7 +139,8 @@ def change_words(change: float | None, before: float | None, unit: str, directio
 
 def help_text(card: Card) -> str:
     better = "Higher is better." if card.direction == "higher" else "Lower is better."
-    parts = [card.description.strip() or card.name, f"**How it is worked out:** {card.formula}" if card.formula else "",
+    parts = [plain(card.description.strip() or card.name),
+             f"**How it is worked out:** {plain(card.formula)}" if card.formula else "",
              better]
     return "\n\n".join(p for p in parts if p)
 
@@ -206,7 +207,7 @@ def kpi_card(card: Card, *, mode: str = "Team", as_of: date, key: str) -> None:
         prev_label = analysis.period_label(h.previous_period, card.grain) if h.previous_period else None
         against = (f"since the end of {prev_label}" if h.partial else f"vs {prev_label}") if prev_label else None
         st.metric(
-            label=card.name, value=format_value(h.value, card.unit),
+            label=plain(card.name), value=format_value(h.value, card.unit),
             delta=metric_delta(h.change, card.unit), delta_color=delta_colour(card.direction, h.change, card.unit, h.trend),
             delta_arrow="off" if not h.change else "auto",
             delta_description=(f"{analysis.period_label(h.period, card.grain)}, {against}"
@@ -262,9 +263,9 @@ def kpi_card(card: Card, *, mode: str = "Team", as_of: date, key: str) -> None:
                 if not flag.startswith("The current"):
                     st.caption(f":material/info: {flag}")
             for warning in card.warnings:
-                st.caption(f"⚠️ Data: {warning}")
+                st.caption(f"⚠️ Data: {plain(warning)}")
         st.page_link(TRENDS_PAGE, label="Open in Trends", icon=":material/show_chart:",
-                     query_params={"kpi": card.kpi}, help=f"See {card.name} over time, its anomalies and what drove them")
+                     query_params={"kpi": card.kpi}, help=f"See {plain(card.name)} over time, its anomalies and what drove them")
 
 
 def _alert_html() -> str:

@@ -17,6 +17,7 @@ import streamlit as _st  # noqa: E402
 
 from kpi import analysis as _analysis  # noqa: E402
 from ui import session as _session  # noqa: E402
+from ui.text import plain as _plain  # noqa: E402
 
 
 @_st.cache_data(show_spinner=False, max_entries=64)
@@ -150,7 +151,7 @@ def _smart_reason(report, c, kpi: str | None, name: str | None, unit: str | None
         reason = achievable_words(report, unit, direction, grain) or reason
     if kpi and name:
         reason = _re.sub(rf"\b{_re.escape(kpi)}\b", lambda _m: name, reason)
-    return reason
+    return _plain(reason)   # it names the KPI and the objective: user text
 
 
 def _smart_icon(c) -> str:
@@ -271,22 +272,23 @@ def custom_kpi_builder(ws, *, key: str = "ckb") -> str | None:
                            numerator=numerator, denominator=denominator, unit=unit, direction=direction,
                            description=description.strip(), leading=leading, input=is_input,
                            perspective=perspective)
-    _st.caption(f"Formula: {kpi.formula}")
+    _st.caption(f"Formula: {_plain(kpi.formula)}")
     try:
         shown = compute.preview_custom(ws, kpi)
     except KpiError as exc:
-        _st.warning(str(exc))
+        _st.warning(_plain(exc))
         return None
     if len(shown):
         tail = shown.tail(6)
         _st.caption("Last months: " + " · ".join(
             f"{p:%b %Y}{' (so far)' if part else ''}: {format_value(v, unit)}"
             for p, v, part in zip(tail["period"], tail["value"], tail["partial"])))
-    if _st.button("Save this KPI", key=f"{key}_save", type="primary", disabled=not name.strip()):
+    if _st.button("Save this KPI", key=f"{key}_save", type="primary",
+                  disabled=not name.strip() or _session.is_viewer()):   # the core refuses it too
         try:
             custom.save_custom_kpi(ws, kpi)
         except KpiError as exc:
-            _st.error(str(exc))
+            _st.error(_plain(exc))
             return None
         for k in [k for k in _st.session_state if str(k).startswith(f"{key}_")]:
             del _st.session_state[k]

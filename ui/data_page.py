@@ -33,6 +33,7 @@ from kpi.workspace import Workspace
 from ui import session
 from ui.charts import tick_label, tick_periods
 from ui.ingest_questions import ask
+from ui.text import plain  # noqa: F401 - pages call data_page.plain too
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "parquet"]
 UPLOAD_ROOT = Path(tempfile.gettempdir()) / "kpi-explorer-uploads"
@@ -176,6 +177,7 @@ class LoadRequest:
     pseudonymise: tuple[str, ...]
     mode: str
     answers: dict = field(default_factory=dict)   # the choices that change numbers (kpi.questions)
+    expect: int | None = None   # the dataset's version the user's screen showed: a load by someone else since is refused
 
 
 def _confidence_words(score: float) -> str:
@@ -244,7 +246,7 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
                         "missing columns." + (f" Closest: {close}." if close else ""))
     if dataset is None:
         if det is not None and not det.dataset:
-            st.caption(explain_no_match(det).capitalize() + ".")
+            st.caption(plain(explain_no_match(det).capitalize() + "."))
         if staged.personal:
             st.caption(":material/shield_person: Some columns look like personal data ("
                        + ", ".join(plain(c) for c in staged.personal) + "): once you pick the dataset you "
@@ -290,6 +292,9 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
     drop, pseudo = privacy_choices(staged, mapping, dataset)
 
     mode = "replace"
+    seen_key = f"{key}_seen_{dataset}"      # the version the screen the user clicked on was drawn from
+    expect = st.session_state.get(seen_key)
+    st.session_state[seen_key] = ws.dataset_version(dataset)
     if ws.has(dataset):
         rows = format_value(ws.row_count(dataset), "count")
         mode = st.radio(f"{dataset} already holds {rows} rows", ["replace", "append"], key=f"{key}_mode",
@@ -309,10 +314,10 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
     try:
         frame = _preview(staged, dataset, mapping, drop, answers)
     except KpiError as exc:
-        st.warning(str(exc), icon=":material/report:")
+        st.warning(plain(exc), icon=":material/report:")
         return None
     except Exception as exc:  # noqa: BLE001 - a preview that fails must not take the page down
-        st.warning(f"{staged.name}: no preview with this mapping ({type(exc).__name__}: {exc}) — check the "
+        st.warning(f"{plain(staged.name)}: no preview with this mapping ({type(exc).__name__}: {plain(exc)}) — check the "
                    "columns chosen above", icon=":material/report:")
         return None
     for src in pseudo:
@@ -322,7 +327,7 @@ def mapping_form(ws: Workspace, staged: StagedFile) -> LoadRequest | None:
     st.dataframe(no_none(frame), hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 320),
                  column_config=_preview_columns(dataset, frame))
     return LoadRequest(staged, dataset, {k: v for k, v in mapping.items()}, tuple(drop), tuple(pseudo), mode,
-                       answers)
+                       answers, expect)
 
 
 def no_none(frame: pd.DataFrame) -> pd.DataFrame:
@@ -439,14 +444,14 @@ def load(ws: Workspace, request: LoadRequest) -> LoadOutcome | None:
                                                mode=request.mode, file_name=staged.name,
                                                drop_columns=request.drop_columns,
                                                pseudonymise=request.pseudonymise,
-                                               answers=request.answers or None)
+                                               answers=request.answers or None, expect=request.expect)
         except KpiError as exc:
             status.update(label=refused, state="error", expanded=False)
             session.show_error(exc)
             return None
         except Exception as exc:  # noqa: BLE001 - ingest is all-or-nothing: say so instead of a traceback
             status.update(label=refused, state="error", expanded=False)
-            st.error(f"{staged.name}: the file could not be loaded ({type(exc).__name__}: {exc}). Your workspace "
+            st.error(f"{plain(staged.name)}: the file could not be loaded ({type(exc).__name__}: {plain(exc)}). Your workspace "
                      "is unchanged.", icon="⚠️")
             return None
         st.write(f"Stored {format_value(result.rows, 'count')} rows. Checking data quality…")
@@ -477,7 +482,7 @@ def show_outcome(outcome: LoadOutcome) -> None:
     if outcome.unlocked:
         st.caption("Hover for what each unlocked KPI measures.", help=kpi_definitions(outcome.unlocked))
     for warning in outcome.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(plain(warning), icon=":material/warning:")   # names columns and values of the file
 
 
 # -- quality -----------------------------------------------------------------------------------------
@@ -585,7 +590,7 @@ def quality_details(ws: Workspace, dataset: str) -> None:
             st.success("No rule breaks, duplicates or future dates.", icon=":material/check_circle:")
         for issue in report.issues:
             with st.container(border=True):
-                st.markdown(f":material/warning: {issue.sentence}.")
+                st.markdown(f":material/warning: {plain(issue.sentence)}.")
                 st.caption(f"Affects: {kpi_names(issue.affects)}", help=kpi_definitions(issue.affects))
                 with st.expander(f"Example rows ({min(len(issue.examples), issue.count)} of "
                                  f"{format_value(issue.count, 'count')})"):
@@ -689,10 +694,3 @@ def coverage_matrix(ws: Workspace) -> None:
             for kpi_id, hint in group.locked:
                 kpi_line(kpi_id, hint)
 
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
-
-
-def plain(text: str) -> str:
-    """User text (a file or column name) shown literally inside markdown."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))

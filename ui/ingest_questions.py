@@ -12,6 +12,7 @@ from typing import Sequence
 import streamlit as st
 
 from kpi.questions import Question
+from ui.text import plain
 
 
 def ask(questions: Sequence[Question], key: str = "ingest_q") -> dict[str, str]:
@@ -25,9 +26,11 @@ def ask(questions: Sequence[Question], key: str = "ingest_q") -> dict[str, str]:
     st.markdown("**Before loading, a few choices that change the numbers**")
     for q in questions:
         values = [o.value for o in q.options]
-        labels = {o.value: o.label for o in q.options}
+        labels = {o.value: plain(o.label) for o in q.options}
+        # questions, options and effects name the file's columns and quote its values: shown as written
         answers[q.id] = st.radio(
-            q.text, values, index=values.index(q.default) if q.default in values else 0,
+            plain(q.text), values, index=values.index(q.default) if q.default in values else 0,
             format_func=lambda v, labels=labels: labels[v],
-            captions=[o.effect for o in q.options], help=q.help or None, key=f"{key}:{q.id}")
+            captions=[plain(o.effect) for o in q.options], help=plain(q.help) if q.help else None,
+            key=f"{key}:{q.id}")
     return answers

@@ -22,6 +22,7 @@ from kpi.workspace import Workspace
 from ui import connect
 from kpi.workspaces import (SAMPLE_ID, open_or_recover, open_sample, is_valid_id, new_workspace_id,
                             workspace_exists)
+from ui.text import plain
 
 WS_PARAM = "ws"
 SHARE_PARAM = "share"
@@ -290,7 +291,7 @@ def dataset_summary(ws: Workspace) -> pd.DataFrame:
 
 def show_error(exc: KpiError) -> None:
     """A message the user can act on, in place of a traceback."""
-    st.error(str(exc), icon="⚠️")
+    st.error(plain(exc), icon="⚠️")   # a message names files, columns and values: shown as written
 
 
 def grains() -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from kpi.colours import STREAMLIT_NAME, status_colour
 from kpi.formatting import format_date
 from kpi.scorecard import kpi_label, needs_attention
 from ui import session
-from ui.data_page import plain
+from ui.text import plain
 
 VIEW_PARAMS = ("grain", "segment", "start", "end")
 DEFAULT_GRAIN = "month"
@@ -57,6 +57,11 @@ def view_from_url(as_of: dt.date | None) -> dict:
         st.session_state["filter_vals"] = q.get_all("only_is")  # values this column lacks are dropped too
     st.session_state["_url_view"] = wanted
     return wanted
+
+
+def list_param(raw: str | None, allowed: Iterable[str], most: int) -> list[str]:
+    """A comma-separated URL parameter (``kpi=mrr,churn``): the allowed values, each once, at most ``most``."""
+    return [v for v in dict.fromkeys((raw or "").split(",")) if v in set(allowed)][:most]
 
 
 def view_to_url() -> None:
@@ -187,14 +192,17 @@ def workspace_menu(ws) -> None:
     if session.is_viewer():
         return
     with st.popover("Workspace", icon=":material/folder_open:", width="stretch"):
+        stored = ws.setting("name")
+        shown = st.session_state.get(f"_ws_name_shown:{ws.path}", stored)   # the name the form the user typed in showed
+        st.session_state[f"_ws_name_shown:{ws.path}"] = stored
         with st.form("ws_rename_form", border=False):
-            name = st.text_input("Name", value=ws.setting("name") or "My workspace", max_chars=80)
+            name = st.text_input("Name", value=stored or "My workspace", max_chars=80)
             renamed = st.form_submit_button("Rename", icon=":material/edit:")
         if renamed:
             try:
-                workspaces.rename_workspace(ws, name)
+                workspaces.rename_workspace(ws, name, expect=shown)
             except KpiError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.rerun()
         st.divider()
@@ -210,7 +218,7 @@ def _copy_button(ws, label: str) -> None:
         try:
             new_id = workspaces.copy_workspace(ws)
         except KpiError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             session.switch_workspace(new_id)
 
@@ -231,7 +239,7 @@ def _delete_controls(ws) -> None:
             with st.spinner("Deleting — waiting for anyone still reading it…"):
                 workspaces.delete_workspace(ws, wid)
         except KpiError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.session_state.pop("ws_delete_sure", None)
             session.switch_workspace(workspaces.new_workspace_id(),

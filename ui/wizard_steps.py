@@ -20,9 +20,10 @@ from kpi.goals import Target, smart_check
 from kpi.scorecard import kpi_label
 from kpi.wizard import STEP_HELP, STEPS, WizardState
 from ui import cards, components, session
-from ui.data_page import plain
+from ui.text import plain
 
 STATE_KEY, SAVED_KEY, NOTICE_KEY = "wizard_state", "wizard_state_saved", "wizard_notice"
+VERSION_KEY = "wizard_state_version"   # the version of the saved wizard this session's state is based on
 SET_KEY = "wz_set"
 SCORECARD_PAGE, GOALS_PAGE = "pages/scorecard.py", "pages/goals.py"
 
@@ -103,7 +104,8 @@ def description(ws, kpi: str) -> str:
         return f"{k.description}\n\nFormula: {k.formula}."
     mine = customs(ws).get(kpi)
     if mine is not None:
-        return (mine.description + "\n\n" if mine.description else "") + f"Your custom KPI. Formula: {mine.formula}."
+        return ((plain(mine.description) + "\n\n" if mine.description else "")
+                + f"Your custom KPI. Formula: {plain(mine.formula)}.")
     return "A KPI imported from your kpi_values file."
 
 
@@ -114,9 +116,11 @@ def load_state(ws) -> WizardState:
     """This session's wizard state; the first time, what the workspace saved."""
     held = st.session_state.get(STATE_KEY)
     if held is None or held[0] != str(ws.path):
-        state = WizardState.from_dict(store.load_wizard(ws))
+        raw, version = store.load_wizard_entry(ws)
+        state = WizardState.from_dict(raw)
         st.session_state[STATE_KEY] = (str(ws.path), state)
         st.session_state[SAVED_KEY] = state.to_dict()
+        st.session_state[VERSION_KEY] = version   # a save from another session since is not overwritten
     return st.session_state[STATE_KEY][1]
 
 
@@ -126,11 +130,12 @@ def commit(ws, state: WizardState) -> None:
     if body == st.session_state.get(SAVED_KEY):
         return
     try:
-        store.save_wizard(ws, body)
-    except KpiError as exc:       # a read-only workspace: the wizard still works in this session
-        st.session_state[NOTICE_KEY] = ("warning", str(exc))
+        version = store.save_wizard(ws, body, expect=st.session_state.get(VERSION_KEY))
+    except KpiError as exc:       # read-only, or saved by someone else: the wizard still works here
+        st.session_state[NOTICE_KEY] = ("warning", plain(exc))
         return
     st.session_state[SAVED_KEY] = body
+    st.session_state[VERSION_KEY] = version
 
 
 def notice(text: str, kind: str = "success") -> None:
@@ -251,7 +256,7 @@ def _kpi_row(ws, state: WizardState, kpi: str, why: str, tier: str | None, can: 
     with st.container(border=True):
         left, mid, right = st.columns([5, 3, 2], vertical_alignment="center")
         with left:
-            on = st.checkbox(f"**{label.name}**", value=kpi in state.kpis, key=f"wz_kpi_{kpi}",
+            on = st.checkbox(f"**{plain(label.name)}**", value=kpi in state.kpis, key=f"wz_kpi_{kpi}",
                              help=description(ws, kpi))
             st.caption(why)
         with mid:
@@ -273,7 +278,7 @@ def _add_kpi(ws) -> None:
     if chosen not in state.kpis:
         state.kpis.append(chosen)
         commit(ws, state)
-        notice(f"Added {names(ws).get(chosen, chosen)} to your set.")
+        notice(f"Added {plain(names(ws).get(chosen, chosen))} to your set.")
     st.session_state["wz_add"] = None
 
 
@@ -313,7 +318,7 @@ def kpis_step(ws, state: WizardState) -> None:
         if saved:
             state.kpis.append(saved)
             commit(ws, state)
-            notice(f"Saved your KPI {all_names.get(saved, saved) if saved in all_names else saved} and added it to your set.")
+            notice(f"Saved your KPI {plain(all_names.get(saved, saved))} and added it to your set.")
             st.rerun()
     balance_summary(ws, state)
 
@@ -341,7 +346,8 @@ def _apply_fix(ws, fix: wizard.Fix) -> None:
     state = load_state(ws)
     state.kpis = wizard.apply_fix(state.kpis, fix)
     commit(ws, state)
-    notice(fix.label.replace("Add ", "Added ", 1).replace("Swap ", "Swapped ", 1).replace("Drop ", "Dropped ", 1) + ".")
+    notice(plain(fix.label.replace("Add ", "Added ", 1).replace("Swap ", "Swapped ", 1).replace("Drop ", "Dropped ", 1)
+                 + "."))
 
 
 def _auto_balance(ws) -> None:
@@ -356,8 +362,9 @@ def _auto_balance(ws) -> None:
     if not added and not removed:
         notice("No set of 5 to 7 KPIs passes every rule with this data: adjust the set by hand.", "warning")
     else:
-        notice("Balanced: " + "; ".join(p for p in (f"added {', '.join(added)}" if added else "",
-                                                    f"removed {', '.join(removed)}" if removed else "") if p) + ".")
+        notice("Balanced: " + plain("; ".join(p for p in (f"added {', '.join(added)}" if added else "",
+                                                          f"removed {', '.join(removed)}" if removed else "")
+                                              if p) + "."))
 
 
 def set_widget_key(kpis) -> str:
@@ -416,11 +423,11 @@ def balance_step(ws, state: WizardState) -> None:
         icon = {"ok": ":green[:material/check_circle:]", "note": ":blue[:material/info:]",
                 "problem": ":orange[:material/warning:]"}[f.severity]
         text, button = st.columns([3, 2], vertical_alignment="center")
-        text.markdown(f"{icon} {f.message}")
+        text.markdown(f"{icon} {plain(f.message)}")
         fix = wizard.plan_fix(state.kpis, f, order=order, surveys_loaded=ws.has("surveys"),
                               computable=computable(ws), extra_tags=tags, names=all_names, keep=keep)
         if fix:
-            button.button(fix.label, key=f"wz_fix_{i}_{f.rule}", on_click=_apply_fix, args=(ws, fix),
+            button.button(plain(fix.label), key=f"wz_fix_{i}_{f.rule}", on_click=_apply_fix, args=(ws, fix),
                           width="stretch")
 
 
@@ -460,7 +467,8 @@ def _objective_picker(ws, state: WizardState) -> None:
     with st.container(border=True):
         choice = st.radio("These targets are the key results of", options, index=options.index(current),
                           horizontal=True, key="wz_obj_choice",
-                          format_func=lambda o: {"new": "A new objective", "none": "No objective"}.get(o, titles.get(o, o)),
+                          format_func=lambda o: {"new": "A new objective", "none": "No objective"}.get(
+                              o, plain(titles.get(o, o))),
                           help="An objective says why the targets matter (the O of an OKR). A target linked to "
                                "one passes the Relevant letter of the SMART check.")
         obj = dict(state.objective, choice=choice)
@@ -498,7 +506,7 @@ def targets_step(ws, state: WizardState) -> None:
             changed = True
         with st.container(border=True):
             head, facts = st.columns([2, 3])
-            head.markdown(f"**{label.name}** · {'higher' if label.direction == 'higher' else 'lower'} is better")
+            head.markdown(f"**{plain(label.name)}** · {'higher' if label.direction == 'higher' else 'lower'} is better")
             if draft.baseline is not None:
                 facts.caption(f"Baseline {format_value(draft.baseline, label.unit)} "
                               f"({wizard.period_name(draft.baseline_date.replace(day=1))}) · suggested "
@@ -555,7 +563,7 @@ def save_step(ws, state: WizardState) -> None:
     goals_words = ", ".join(lifecycle.GOALS[g].label for g in state.goals) or "—"
     stage_words = lifecycle.STAGES[state.stage].label if state.stage else "—"
     st.markdown(f"**Goals:** {goals_words}  \n**Stage:** {stage_words}  \n"
-                f"**Objective:** {title if title else 'none'}")
+                f"**Objective:** {plain(title) if title else 'none'}")
     rows = []
     for k in state.kpis:
         label = kpi_label(k, ws)
@@ -578,19 +586,21 @@ def save_step(ws, state: WizardState) -> None:
     if report.balanced and lifecycle.BAND_LOW <= n <= lifecycle.BAND_HIGH:
         st.caption(f":material/balance: {n} KPIs, balanced.")
     else:
-        st.warning("The set is not balanced yet: " + " ".join(f.message for f in report.problems or report.findings
+        st.warning("The set is not balanced yet: " + " ".join(plain(f.message) for f in report.problems or report.findings
                                                                if f.severity != "ok"), icon=":material/balance:")
     if session.is_viewer():
         st.caption("This workspace is read-only here: you can walk through the wizard, not save it.")
     if st.button("Save my KPI set and targets", key="wz_save", type="primary", disabled=session.is_viewer()):
         try:
-            doc, targets, objective = wizard.save_plan(ws, state, found, as_of)
+            doc, targets, objective = wizard.save_plan(ws, state, found, as_of,
+                                                       wizard_version=st.session_state.get(VERSION_KEY))
         except KpiError as exc:
             session.show_error(exc)
             return
         st.session_state[SAVED_KEY] = state.to_dict()
+        st.session_state[VERSION_KEY] = store.load_wizard_entry(ws)[1]
         notice(f"Saved {n} KPIs and {len(targets)} target{'s' if len(targets) != 1 else ''}"
-               + (f" for the objective “{objective.title}”." if objective else "."))
+               + (f" for the objective “{plain(objective.title)}”." if objective else "."))
         st.rerun()
     if state.saved_at:
         st.success(f"Your KPI set is saved (last on {state.saved_at.replace('T', ' at ')}). "

@@ -47,3 +47,11 @@ def load_mrr_and_tickets(ws: Workspace) -> None:
             rows.append({"ticket_id": f"t{month}-{i}", "created_at": f"2025-{month:02d}-{i + 10:02d} 09:00:00",
                          "escalated": i < esc})
     ws.load_frame("tickets", pd.DataFrame(rows))
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown that holds escaped user text (``ui.text.plain``): without the
+    backslashes before punctuation and the invisible word joiners."""
+    import re
+    from ui.text import WORD_JOINER
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(WORD_JOINER, "")

@@ -301,6 +301,34 @@ def test_next_months_export_is_appended_without_duplicates():
     assert len(table(wid, "payments")) == 4
 
 
+
+def test_load_all_with_several_files_of_one_dataset_adds_them_up():
+    """Like the CLI's folder ingest: the first file replaces (the workspace is empty), the next add."""
+    wid = new_workspace()
+    parts = [b"customer_id,date,amount\n" + f"C{i},2025-0{i}-05,{10 * i}\nD{i},2025-0{i}-06,1\n".encode()
+             for i in (1, 2, 3)]
+    at = upload(open_data_page(wid), *((f"payments_part{i}.csv", data) for i, data in enumerate(parts, 1)))
+    assert [at.selectbox(key=f"upload{i}_dataset").value for i in (1, 2, 3)] == ["payments"] * 3
+    at.button(key="data_load_all").click().run()
+    assert not at.exception
+    assert sorted(table(wid, "payments")["customer_id"]) == ["C1", "C2", "C3", "D1", "D2", "D3"]
+    assert metric(at, "Rows stored") == "6"
+
+
+def test_a_load_after_someone_else_loaded_that_dataset_asks_to_reload_first():
+    wid = new_workspace()
+    at = upload(open_data_page(wid), ("payments.csv", PAYMENTS))
+    with open_workspace(wid) as ws:     # another editor loads payments while this file waits
+        ws.load_frame("payments", pd.DataFrame({"customer_id": ["X1"], "date": ["2025-01-01"], "amount": [9.0]}))
+    at.button(key="upload1_load").click().run()
+    assert not at.exception
+    assert any("payments dataset changed since you opened it — reload" in e.value for e in at.error)
+    assert list(table(wid, "payments")["customer_id"]) == ["X1"]
+    at.run()                            # the page now shows their rows: loading is a choice made knowingly
+    at.button(key="upload1_load").click().run()
+    assert not at.exception
+    assert sorted(table(wid, "payments")["customer_id"]) == ["C1", "C1", "C2"]
+
 # -- quality report and delete -------------------------------------------------------------------------------
 def test_the_quality_report_shows_problems_gaps_and_the_kpis_they_affect(tmp_path_factory):
     wid = new_workspace(source=sample_file(tmp_path_factory))

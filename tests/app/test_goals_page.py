@@ -157,3 +157,29 @@ def test_custom_kpi_builder_on_the_goals_page(workspace_id):
     # It can be a key result straight away.
     at.selectbox(key="kr_kpi_new").select("cash_in").run()
     assert any(c.startswith("Baseline: 500") for c in captions(at))
+
+
+def test_an_objective_added_in_another_session_meanwhile_is_kept(workspace_id):
+    """Two editors on the Goals page: B adds an objective while A's page is open; A adds one too.
+    Both stay (the page saves on top of the goals it read in the run that saves)."""
+    at = open_goals(workspace_id)
+    with open_workspace(workspace_id) as ws:            # B, in another session
+        doc, version = store.load_goals_entry(ws)
+        store.save_goals(ws, doc.add_objective(Objective("o1", "B's objective")), expect=version)
+    at.text_input(key="no_title").input("A's objective")
+    submit(at, "new_objective", "Add objective")
+    assert [o.title for o in doc_of(workspace_id).objectives] == ["B's objective", "A's objective"]
+    assert len({o.id for o in doc_of(workspace_id).objectives}) == 2
+
+
+def test_a_viewer_cannot_press_delete_on_a_custom_kpi(workspace_id):
+    from kpi import access
+    with open_workspace(workspace_id) as ws:
+        custom.save_custom_kpi(ws, custom.CustomKpi("cash_in", "Cash in", custom.Measure("payments", "sum", "amount")))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["share"] = access.create_share(workspace_id, "viewer")
+    at.run()
+    at.switch_page("pages/goals.py").run()
+    assert not at.exception
+    assert at.button(key="del_custom_cash_in").disabled
+    assert list(custom.load_custom_kpis(open_workspace(workspace_id))) == ["cash_in"]

@@ -154,8 +154,14 @@ def test_notes_are_saved_in_the_workspace_and_listed(small_id):
     assert not at.exception
     with open_workspace(small_id) as ws:
         notes = store.load_annotations(ws)
-    assert notes == [{"date": "2025-08-19", "text": "Support rota changed", "kpi": "escalation_rate"}]
+    assert [{k: v for k, v in n.items() if k != "id"} for n in notes] == [
+        {"date": "2025-08-19", "text": "Support rota changed", "kpi": "escalation_rate"}]
     assert any("Support rota changed" in t.value for t in at.text)
+    # Delete names the note by its id
+    at.button(key=f"trends_note_del_{notes[0]['id']}").click().run()
+    assert not at.exception
+    with open_workspace(small_id) as ws:
+        assert store.load_annotations(ws) == []
 
 
 def test_every_chart_is_valid_vega_lite():

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from kpi import store
 from kpi.workspace import Workspace
 from kpi.workspaces import load_sample, new_workspace_id, open_workspace, workspace_path
+from app_helpers import shown
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 90
@@ -45,8 +46,9 @@ def open_wizard(wid: str) -> AppTest:
 
 
 def texts(at: AppTest) -> list[str]:
-    return [m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.success] + \
-        [w.value for w in at.warning] + [i.value for i in at.info]
+    """The Markdown of the page as a reader sees it (KPI names and ids in it are escaped)."""
+    return [shown(t) for t in [m.value for m in at.markdown] + [c.value for c in at.caption]
+            + [s.value for s in at.success] + [w.value for w in at.warning] + [i.value for i in at.info]]
 
 
 def click_next(at: AppTest) -> None:

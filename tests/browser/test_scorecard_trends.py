@@ -75,6 +75,8 @@ def test_scorecard_to_trends(app_server, workspace_id, page, browser):
     page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(r"Scorecard$")).click()
     started = time.monotonic()
     page.get_by_text("Needs attention").wait_for(timeout=120_000)
+    # The cards are drawn after the attention list; "settle" can come between the two on a busy machine.
+    page.get_by_test_id("stMetric").nth(5).wait_for(timeout=120_000)
     settle(page)
     first_view = time.monotonic() - started
     # on a busy machine the cards can land a moment after "Needs attention": wait for them, then count
