@@ -6,7 +6,7 @@ import sys
 import streamlit as st
 
 from kpi.compute import GRAINS
-from kpi.errors import KpiError
+from kpi.errors import KpiError, WorkspaceGone
 from kpi.formatting import format_date
 from kpi.workspaces import SAMPLE_ID
 from ui import components, session, sharing
@@ -196,5 +196,7 @@ try:
         if pending in by_url and navigation.url_path != pending:
             st.switch_page(by_url[pending], query_params=dict(st.query_params))
         navigation.run()
+except WorkspaceGone as exc:   # deleted in another session while this page was being drawn
+    session.gone_page(str(exc))
 finally:
     session.router_running(False)

@@ -7,6 +7,7 @@ closes it afterwards (``../shared/notes/stack.md``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import re
@@ -23,6 +24,8 @@ import pandas as pd
 from . import derived
 from .datasets import DATASETS, SQL_TYPES
 from .errors import Busy, InputError, PermissionDenied, StaleWrite, WorkspaceGone
+
+log = logging.getLogger(__name__)
 
 META_TABLE = "_kpi_meta"          # key/value settings, data version
 DATASET_TABLE = "_kpi_datasets"   # one row per loaded dataset: source, mapping, rows
@@ -91,6 +94,25 @@ def quote_ident(name: str) -> str:
 _DAMAGE = re.compile(r"Corrupt database file|Could not read enough bytes|checksum .* does not match", re.IGNORECASE)
 
 
+# A file another database object of this process attached and has just detached: DuckDB lets it go
+# once the transactions that saw it end (a copy attaches its target; see workspaces.copy_workspace).
+_DETACHING = re.compile(r"Unique file handle conflict", re.IGNORECASE)
+
+
+def _connect(path: Path | None, read_only: bool, wait: float = 20.0) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, waiting up to ``wait`` seconds for a file this process is detaching."""
+    deadline = time.monotonic() + wait
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+        except duckdb.Error as exc:
+            if not _DETACHING.search(str(exc)) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
 class _Gate:
     """The units of work in flight on one database object, and whether it still takes new ones."""
 
@@ -112,8 +134,9 @@ class Workspace:
         if read_only and self.path is not None and not self.path.exists():
             raise InputError(f"{self.path}: no such workspace file — check the path")
         try:
-            self._db = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
+            self._db = _connect(self.path, read_only)
         except duckdb.Error as exc:
+            log.warning("cannot open %s: %s", self.path, exc)   # the server's log keeps the why
             raise InputError(f"{self._file_name()}: cannot open the workspace file — it is damaged or "
                              "not a workspace saved by KPI Explorer") from exc
         if made:
@@ -134,6 +157,7 @@ class Workspace:
                 self._ensure_meta()
         except duckdb.Error as exc:
             self._db.close()
+            log.warning("cannot read the metadata of %s: %s", self.path, exc)
             raise InputError(f"{self._file_name()}: cannot open the workspace file — it is damaged or "
                              "not a workspace saved by KPI Explorer") from exc
 

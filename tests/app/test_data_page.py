@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from kpi.catalog import CATALOG
 from kpi.workspace import Workspace
 from kpi.workspaces import SAMPLE_DIR, load_sample, new_workspace_id, open_workspace, workspace_path
+from app_helpers import shown
 from app_helpers import sample_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -374,7 +375,7 @@ def test_a_gzip_bomb_is_refused_at_upload_naming_the_setting():
     row = b"C000001,2024-01-01,ads\n" * 40_000
     bomb = gzip.compress(b"customer_id,signup_date,channel\n" + row * 80, compresslevel=9)   # 74 MB inflated
     at = upload(open_data_page(wid), ("customers.csv.gz", bomb))
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert "customers.csv.gz" in message and "100 times its size" in message and "KPI_EXPLORER_MAX_RATIO" in message
     assert not [s for s in at.selectbox if s.key.startswith("upload1_")]
     assert datasets(wid) == []

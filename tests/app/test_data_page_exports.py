@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from kpi.ingest import ingest_file
 from kpi.workspaces import new_workspace_id, open_workspace, workspace_path
+from app_helpers import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -59,8 +60,8 @@ def answer(at: AppTest, dataset: str, question: str):
 
 
 def captions(radio) -> list[str]:
-    """What each option of a question would give, as shown under it."""
-    return list(radio.proto.captions)
+    """What each option of a question would give, as a reader sees it under it."""
+    return [shown(c) for c in radio.proto.captions]
 
 
 def load(at: AppTest, wid: str, dataset: str) -> str:
