@@ -1,7 +1,7 @@
 """The KPI catalog: one frozen record per KPI saying what it means, how it is worked out and what data it needs.
 
 Reviewing a definition means reading one entry of ``CATALOG`` below (``../shared/spec/kpis.md`` is
-the contract it follows). Stages and goals are not written here: they come from ``lifecycle.py``,
+the contract it follows). Stages and goals are not written here: they come from ``stages.py``,
 so the wizard and the catalog cannot disagree. ``validate_catalog`` collects every inconsistency
 instead of stopping at the first; a test asserts it finds none.
 """
@@ -16,7 +16,7 @@ from typing import Mapping
 
 from .datasets import DATASETS
 from .errors import UnknownKpi
-from .lifecycle import GOALS, STAGES, goals_naming, stages_naming
+from .stages import GOALS, STAGES, goals_naming, stages_naming
 
 CATEGORIES = ("Business and financial", "Customer and user", "Product development",
               "Customer behaviour", "Technical and quality")
@@ -65,7 +65,7 @@ class KPI:
 
 
 def _kpi(**fields) -> KPI:
-    """A catalog entry, with its stages and goals read from lifecycle.py and its format from its unit."""
+    """A catalog entry, with its stages and goals read from stages.py and its format from its unit."""
     fields.setdefault("format", UNITS.get(fields["unit"], ""))
     return KPI(stages=stages_naming(fields["id"]), goals=goals_naming(fields["id"]), **fields)
 

@@ -249,8 +249,8 @@ MAP_EXAMPLE = '{"file.csv": {"dataset": "payments", "columns": {"amount": "Net A
 def _workspace_target(path: str, data: Path) -> Path:
     """The --workspace of ingest: a workspace file, or a new one; never a data file (swapped options)."""
     p = Path(path)
-    swapped = (f" — did you swap --data and --workspace? ingest reads the files of --data into the workspace "
-               f"file --workspace (e.g. --data exports/ --workspace team.duckdb)")
+    swapped = (" — did you swap --data and --workspace? ingest reads the files of --data into the workspace "
+               "file --workspace (e.g. --data exports/ --workspace team.duckdb)")
     if p.exists():
         _existing(path, "--workspace")
         if not _is_workspace_file(p) and p.stat().st_size > 0:
@@ -468,7 +468,7 @@ def cmd_check(args) -> int:
 
 def cmd_cleanup(args) -> int:
     """Remove the app's workspaces that hold nothing and were not touched for a while (from cron)."""
-    from .workspaces import KEEP_EMPTY, parse_age, remove_empty_workspaces
+    from .cleanup import KEEP_EMPTY, parse_age, remove_empty_workspaces
     age = args.older_than or KEEP_EMPTY
     done = remove_empty_workspaces(parse_age(age), dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"

@@ -20,7 +20,8 @@ import pandas as pd
 
 from . import catalog, custom, derived, engines, limits, quality
 from .datasets import DATASETS, SQL_TYPES, primary_date_sql
-from .errors import InputError, UnknownKpi
+from .errors import InputError
+from .segments import candidate_columns
 from .workspace import Workspace, quote_ident
 
 GRAINS = ("day", "week", "month", "quarter", "year")
@@ -526,7 +527,7 @@ def _support_cost(run):
 @_kpi("uptime", ("incidents",), "ratio", gridded=True)
 def _uptime(run):
     # Overlapping incidents count once: merge them into islands of downtime first.
-    return f"""
+    return """
     WITH i AS (SELECT seg, started_at, ended_at FROM _b_incidents WHERE ended_at > started_at),
          marked AS (
             SELECT seg, started_at, ended_at,
@@ -576,6 +577,45 @@ def segment_source(ws: Workspace, loaded: list[str], dataset: str, column: str) 
     if column in cols and (not via_customer or ws.has_column(dataset, column)):
         return "own"
     return "customer" if via_customer else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Why a KPI cannot be split by a column
+# ---------------------------------------------------------------------------------------------
+def kpi_datasets(ws: Workspace, kpi: str) -> list[str]:
+    """The loaded datasets whose rows a KPI counts: each must carry the column to split it."""
+    loaded = ws.datasets()
+    if kpi in REGISTRY:
+        return [o for c in REGISTRY[kpi].counts for o in c.split("|") if o in loaded]
+    mine = custom.load_custom_kpis(ws).get(kpi)
+    return [d for d in mine.datasets if d in loaded] if mine is not None else []
+
+
+def split_problem(ws: Workspace, kpi: str, column: str, name: str | None = None) -> str | None:
+    """None when ``kpi`` can be split by ``column``; otherwise one sentence saying why not, with
+    what would make it possible. The same rule as the engine's (segment_source)."""
+    loaded = ws.datasets()
+    blocked = [d for d in kpi_datasets(ws, kpi) if segment_source(ws, loaded, d, column) is None]
+    if not blocked:
+        return None
+    label = name or kpi
+    rows = "its rows of " + _and_list([d.replace("_", " ") for d in blocked])
+    holders = [d.replace("_", " ") for d in loaded if d != "kpi_values" and column in ws.columns(d)]
+    where = f" ({column} is a column of {_and_list(holders)})" if holders else ""
+    if not any(DATASETS[d].id_column for d in blocked):
+        return f"{label} cannot be split by {column}: {rows} have no {column} and no customer id to look it up by{where}."
+    if "customers" not in loaded:
+        return (f"{label} cannot be split by {column}: {rows} have no {column}{where}, and no customers "
+                f"dataset is loaded to look it up through the customer id.")
+    return (f"{label} cannot be split by {column}: {rows} have no {column}{where}, and your customers have "
+            f"no {column} to look it up through the customer id.")
+
+
+def _and_list(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _survey_type_sql() -> str:
@@ -1315,5 +1355,4 @@ def segment_options(ws: Workspace) -> list[str]:
     columns the app offers are the ones among these a person would segment by:
     ``kpi.segments.breakdown_columns``.)
     """
-    from .segments import candidate_columns
     return sorted({col for ds in ws.datasets() if ds != "kpi_values" for col in candidate_columns(ws, ds)})

@@ -20,7 +20,7 @@ from typing import Iterable
 import pandas as pd
 
 from .datasets import normalise_name
-from .tool_exports import (LIST_SPLIT, UUID_RE, Constant, DropRows, ExportProfile, Fill, FlagWords, KeepRows,
+from .tool_exports import (LIST_SPLIT, UUID_RE, DropRows, ExportProfile, Fill, FlagWords, KeepRows,
                            Sign, StageWords, When, find_columns, platform_from_file_name)
 from .vocabulary import (BUG_WORDS, ESCALATION_WORDS, ISSUE_STAGES, PAID_STATUSES, PLAN_PERIOD_WORDS,
                          REFUND_WORDS, SENTINEL_IDS, UNPAID_STATUSES, ZONE_ABBREVIATIONS)

@@ -170,7 +170,7 @@ class Target:
                        f"the fields are {', '.join(TARGET_KEYS)}")
         for key in ("kpi", "target", "deadline"):
             if raw.get(key) is None:
-                raise _bad(source, where, key, "is missing", f"every goal needs kpi, target and deadline")
+                raise _bad(source, where, key, "is missing", "every goal needs kpi, target and deadline")
         if not isinstance(kpi, str) or not kpi.strip():
             raise _bad(source, where, "kpi", f"{kpi!r} is not a KPI id", 'write it as text, e.g. "mrr"')
         grain = raw.get("grain") or "month"

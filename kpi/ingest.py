@@ -30,7 +30,7 @@ from .detect import (BILLING_PERIODS, COMMA_DECIMAL_EVIDENCE, DEFECT_STAGES, DER
                      sniff)
 from .errors import Busy, InputError, StaleWrite
 from .quality import rule_warnings
-from .vocabulary import PERIOD_MONTHS, PLAN_PERIOD_WORDS, PERIOD_UNIT_MONTHS
+from .vocabulary import PERIOD_MONTHS, PLAN_PERIOD_WORDS
 from .workspace import Workspace, is_conflict, quote_ident
 
 FOLDER_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".parquet")
@@ -809,7 +809,7 @@ def _profile(cur, plan: _Plan, day_first: Iterable[str]) -> dict[str, dict]:
             f["odd_suffix"] = bool(cur.execute(
                 f"SELECT count(*) FROM _kpi_raw WHERE {c} IS NOT NULL AND {_odd_suffix(c)}").fetchall()[0][0])
             v = f"regexp_replace({c}, {_lit(ZONE_SUFFIX)}, '')" if f["zone_suffix"] else c
-            part = (f"CASE WHEN bucket = 'slash' THEN TRY_CAST(split_part(v, '/', {{n}}) AS INT) END")
+            part = "CASE WHEN bucket = 'slash' THEN TRY_CAST(split_part(v, '/', {n}) AS INT) END"
             rows = cur.execute(
                 f"SELECT bucket, count(*), max({part.format(n=1)}), max({part.format(n=2)}) FROM "
                 f"(SELECT {_date_bucket(v)} AS bucket, {v} AS v FROM _kpi_raw WHERE {c} IS NOT NULL) "

@@ -1,8 +1,8 @@
 """Which KPIs fit a product's lifecycle stage and goals, and whether a chosen KPI set is balanced.
 
-The knowledge is ``../shared/spec/lifecycle.md`` written down as data: the stages and goals with
-their primary and secondary KPIs, then the two things the guided wizard asks of it —
-``recommend`` and ``balance_check``.
+The stages and goals of ``../shared/spec/lifecycle.md``, with their primary and secondary KPIs, are
+data in ``stages.py`` (the catalog reads them too); here are the two things the guided wizard asks
+of them — ``recommend`` and ``balance_check``.
 """
 from __future__ import annotations
 
@@ -10,85 +10,13 @@ import difflib
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from .catalog import CATALOG
 from .errors import InputError
+from .stages import GOALS, STAGES, Goal, Stage  # noqa: F401 (the wizard reads them here)
 
-
-@dataclass(frozen=True)
-class Stage:
-    id: str
-    label: str        # how a PM would say where the product is: "growth stage, optimising engagement"
-    meaning: str      # what that stage is about, in one clause
-    primary: tuple[str, ...]
-    secondary: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Goal:
-    id: str
-    label: str        # the goal in a PM's words: "increase user engagement"
-    explanation: str  # one sentence on what pursuing it means
-    primary: tuple[str, ...]
-    secondary: tuple[str, ...]
-
-
-STAGES: dict[str, Stage] = {s.id: s for s in (
-    Stage("early", "early stage, acquiring users",
-          "finding product-market fit, first users and customers",
-          ("cac", "cpa", "signup_rate"),
-          ("dau", "mau", "feature_adoption_rate")),
-    Stage("growth", "growth stage, optimising engagement",
-          "scaling acquisition and deepening use",
-          ("dau", "mau", "avg_session_duration"),
-          ("arpu", "customer_churn_rate", "trial_conversion_rate")),
-    Stage("mature", "mature stage, focusing on retention",
-          "defending the base and its margins",
-          ("customer_churn_rate", "clv", "renewal_rate"),
-          ("uptime", "support_response_time", "employee_satisfaction")),
-)}
-
-GOALS: dict[str, Goal] = {g.id: g for g in (
-    Goal("engagement", "increase user engagement",
-         "Get people using the product more often and more deeply, so it becomes part of their routine.",
-         ("dau", "mau", "feature_adoption_rate", "actions_per_user"),
-         ("time_to_market", "velocity")),
-    Goal("revenue", "boost revenue",
-         "Earn more from each user and keep paying customers paying.",
-         ("mrr", "arpu", "customer_churn_rate", "trial_conversion_rate"),
-         ("clv", "net_mrr_retention", "support_cost", "cac")),
-    Goal("growth", "rapid user growth",
-         "Bring in new users and turn them into paying customers quickly.",
-         ("signups", "new_customers", "mrr_growth_rate"),
-         ("signup_rate", "cac", "trial_conversion_rate")),
-    Goal("retention", "keep the customers we have",
-         "Hold on to paying customers and their revenue, and keep users coming back.",
-         ("customer_churn_rate", "net_mrr_retention", "retention_rate"),
-         ("nps", "stickiness", "renewal_rate")),
-    Goal("satisfaction", "improve customer satisfaction",
-         "Make customers happier: quick answers, fewer escalations and a product that works.",
-         ("nps", "support_response_time", "escalation_rate"),
-         ("uptime", "defect_density", "retention_rate")),
-    Goal("delivery", "ship faster and better",
-         "Turn ideas into shipped features quickly and predictably, and see them used.",
-         ("time_to_market", "velocity", "feature_adoption_rate"),
-         ("say_do_ratio", "testing_speed", "releases_shipped")),
-    Goal("quality", "raise product quality",
-         "Catch bugs before customers do, keep the product up and pass the checks you must pass.",
-         ("defect_density", "test_effectiveness", "uptime"),
-         ("testing_speed", "escalation_rate", "compliance_rate")),
-)}
 
 # The balance check's numbers (lifecycle.md): the band a PM can keep in their head.
 BAND_LOW, BAND_HIGH, OVERLOAD_ABOVE = 5, 7, 9
-
-
-def stages_naming(kpi_id: str) -> tuple[str, ...]:
-    """The stages whose primary or secondary list names the KPI, in stage order."""
-    return tuple(s.id for s in STAGES.values() if kpi_id in s.primary + s.secondary)
-
-
-def goals_naming(kpi_id: str) -> tuple[str, ...]:
-    """The goals whose primary or secondary list names the KPI, in goal order."""
-    return tuple(g.id for g in GOALS.values() if kpi_id in g.primary + g.secondary)
 
 
 def _unknown(kind: str, name: str, known: Iterable[str]) -> InputError:
@@ -180,15 +108,8 @@ class _Tags:
 _CUSTOM = _Tags(leading=False, input=False, qualitative=False, perspective=None)
 
 
-def _catalog():
-    # catalog.py reads this module's stages and goals while it is being built, so it is
-    # imported here, when a check runs, not at the top.
-    from .catalog import CATALOG
-    return CATALOG
-
-
 def _tags(kpi_id: str, extra_tags: Mapping[str, Mapping] | None) -> _Tags:
-    catalog = _catalog()
+    catalog = CATALOG
     if kpi_id in catalog:
         k = catalog[kpi_id]
         return _Tags(k.leading, k.input, k.qualitative, k.perspective)
@@ -200,7 +121,7 @@ def _tags(kpi_id: str, extra_tags: Mapping[str, Mapping] | None) -> _Tags:
 
 
 def _named(kpi_id: str) -> str:
-    k = _catalog().get(kpi_id)
+    k = CATALOG.get(kpi_id)
     return f"{k.name} ({kpi_id})" if k else kpi_id
 
 
@@ -215,7 +136,7 @@ def balance_check(kpi_ids: Iterable[str], *, surveys_loaded: bool, computable: s
     chosen = list(dict.fromkeys(kpi_ids))
     goals = list(goals or ())
     tags = {k: _tags(k, extra_tags) for k in chosen}
-    catalog = _catalog()
+    catalog = CATALOG
     # Suggestions come from what the wizard would recommend, then from the rest of the catalog;
     # a KPI the data can compute beats one it cannot, and one already chosen never fixes a gap.
     order = [r.kpi for r in recommend(goals, stage)] if (goals or stage) else []

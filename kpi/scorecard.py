@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from . import catalog
 from .compute import as_of_date, compute
 from .formatting import format_change, format_date, format_progress, format_value, period_label
-from .goals import GoalsDoc, Status, evaluate, period_start, summary_line, value_bounds
+from .goals import GoalsDoc, Status, evaluate, summary_line, value_bounds
 from .workspace import Workspace
 
 

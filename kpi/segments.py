@@ -1,5 +1,4 @@
-"""Which columns a person would break a KPI down by, judged from each column's values, and why a
-KPI cannot be split by a column.
+"""Which columns a person would break a KPI down by, judged from each column's values.
 
 A breakdown helps when a column sorts rows into a few groups a PM recognises — plan, country,
 channel, priority. Exports carry many other columns: ids, e-mails, dates and timestamps, yes/no
@@ -18,7 +17,8 @@ anything); each is judged from its values, in one SQL pass per dataset:
   about a group. (Two or three values are groups even in a table of three customers.)
 
 What is left is a *segment column*. :func:`breakdown_columns` lists them for the sidebar and for
-"what changed"; :func:`split_problem` says in a sentence why a KPI cannot be split by one.
+"what changed"; ``kpi.compute.split_problem`` says in a sentence why a KPI cannot be split by one
+(the engine's own rule, ``segment_source``).
 """
 from __future__ import annotations
 
@@ -158,46 +158,5 @@ def left_out_columns(ws: Workspace, profiles: list[ColumnProfile] | None = None)
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Why a KPI cannot be split by a column
-# ---------------------------------------------------------------------------------------------
-def kpi_datasets(ws: Workspace, kpi: str) -> list[str]:
-    """The loaded datasets whose rows a KPI counts: each must carry the column to split it."""
-    from . import compute, custom
-    loaded = ws.datasets()
-    if kpi in compute.REGISTRY:
-        return [o for c in compute.REGISTRY[kpi].counts for o in c.split("|") if o in loaded]
-    mine = custom.load_custom_kpis(ws).get(kpi)
-    return [d for d in mine.datasets if d in loaded] if mine is not None else []
-
-
-def split_problem(ws: Workspace, kpi: str, column: str, name: str | None = None) -> str | None:
-    """None when ``kpi`` can be split by ``column``; otherwise one sentence saying why not, with
-    what would make it possible. The same rule as the engine's (compute.segment_source)."""
-    from .compute import segment_source
-    loaded = ws.datasets()
-    blocked = [d for d in kpi_datasets(ws, kpi) if segment_source(ws, loaded, d, column) is None]
-    if not blocked:
-        return None
-    label = name or kpi
-    rows = "its rows of " + _and([d.replace("_", " ") for d in blocked])
-    holders = [d.replace("_", " ") for d in loaded if d != "kpi_values" and column in ws.columns(d)]
-    where = f" ({column} is a column of {_and(holders)})" if holders else ""
-    if not any(DATASETS[d].id_column for d in blocked):
-        return f"{label} cannot be split by {column}: {rows} have no {column} and no customer id to look it up by{where}."
-    if "customers" not in loaded:
-        return (f"{label} cannot be split by {column}: {rows} have no {column}{where}, and no customers "
-                f"dataset is loaded to look it up through the customer id.")
-    return (f"{label} cannot be split by {column}: {rows} have no {column}{where}, and your customers have "
-            f"no {column} to look it up through the customer id.")
-
-
-def _and(items: list[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 __all__ = ["MAX_SEGMENTS", "REASONS", "ColumnProfile", "candidate_columns", "profile_dataset", "column_profiles",
-           "breakdown_columns", "left_out_columns", "kpi_datasets", "split_problem"]
+           "breakdown_columns", "left_out_columns"]

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from kpi import analysis, segments, store
+from kpi import analysis, compute, store
 from kpi.catalog import CATALOG
 from kpi.errors import KpiError
 from kpi.formatting import format_change, format_value
@@ -85,7 +85,7 @@ def annotations_frame(k: str) -> pd.DataFrame:
 
 def breakdown(k: str, label, column: str) -> None:
     """The sidebar's breakdown for one KPI: a line per segment, or why it cannot be split."""
-    problem = segments.split_problem(ws, k, column, name=label.name)
+    problem = compute.split_problem(ws, k, column, name=label.name)
     frame = None
     if problem is None:
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kpi import segments
+from kpi import compute, segments
 from kpi.compute import segment_options
 from kpi.custom import CustomKpi, Measure, save_custom_kpi
 from kpi.ingest import ingest_file
@@ -160,24 +160,24 @@ def test_a_plan_of_their_own_still_wins_over_the_customers():
 
 # ---- why a KPI cannot be split ---------------------------------------------------------------------------
 def test_a_kpi_that_cannot_be_split_says_why(stripe_ws):
-    assert segments.split_problem(stripe_ws, "mrr", "plan") is None
-    assert segments.split_problem(stripe_ws, "arpa", "plan") is None
+    assert compute.split_problem(stripe_ws, "mrr", "plan") is None
+    assert compute.split_problem(stripe_ws, "arpa", "plan") is None
     # Revenue counts payments, which have no plan, and no customers table is loaded.
-    assert segments.split_problem(stripe_ws, "revenue", "plan", name="Revenue") == (
+    assert compute.split_problem(stripe_ws, "revenue", "plan", name="Revenue") == (
         "Revenue cannot be split by plan: its rows of payments have no plan (plan is a column of "
         "subscriptions), and no customers dataset is loaded to look it up through the customer id.")
-    assert segments.split_problem(stripe_ws, "revenue", "Card Brand") is None
+    assert compute.split_problem(stripe_ws, "revenue", "Card Brand") is None
     frame = run(stripe_ws, ["revenue"], segment="plan")
     assert frame.empty and "revenue is left out of the breakdown by plan" in frame.attrs["notes"][0]
 
     ws = make_ws(customers=CUSTOMERS, incidents={"started_at": ["2025-01-05 10:00:00"], "service": ["api"],
                                                  "ended_at": ["2025-01-05 11:00:00"]},
                  events={"user_id": ["a"], "timestamp": ["2025-01-05 10:00:00"], "event": ["login"]})
-    assert segments.split_problem(ws, "uptime", "plan", name="Uptime") == (
+    assert compute.split_problem(ws, "uptime", "plan", name="Uptime") == (
         "Uptime cannot be split by plan: its rows of incidents have no plan and no customer id to look it up "
         "by (plan is a column of customers).")
-    assert segments.split_problem(ws, "active_users", "plan") is None     # events reach customers' plan
-    assert segments.split_problem(ws, "active_users", "service", name="Active users") == (
+    assert compute.split_problem(ws, "active_users", "plan") is None     # events reach customers' plan
+    assert compute.split_problem(ws, "active_users", "service", name="Active users") == (
         "Active users cannot be split by service: its rows of events have no service (service is a column of "
         "incidents), and your customers have no service to look it up through the customer id.")
     assert run(ws, ["active_users", "uptime"], as_of="2025-01-31", segment="service")["kpi"].tolist() == \
@@ -188,7 +188,7 @@ def test_a_custom_kpi_is_judged_by_its_own_datasets():
     ws = make_ws(subscriptions=dict(SUBSCRIPTIONS, plan=["starter", "team", "team", "starter", "team"]),
                  payments={"customer_id": ["a", "b"], "date": ["2025-01-05", "2025-01-10"], "amount": [10, 20]})
     save_custom_kpi(ws, CustomKpi(id="payments_made", name="Payments made", numerator=Measure("payments", "count")))
-    assert segments.kpi_datasets(ws, "payments_made") == ["payments"]
-    assert segments.split_problem(ws, "payments_made", "plan", name="Payments made") == (
+    assert compute.kpi_datasets(ws, "payments_made") == ["payments"]
+    assert compute.split_problem(ws, "payments_made", "plan", name="Payments made") == (
         "Payments made cannot be split by plan: its rows of payments have no plan (plan is a column of "
         "subscriptions), and no customers dataset is loaded to look it up through the customer id.")

@@ -17,9 +17,9 @@ import pytest
 from kpi import access, store, wizard
 from kpi.errors import InputError
 from kpi.goals import GoalsDoc, Objective
-from kpi.workspace import Workspace, data_home
-from kpi.workspaces import (holds_nothing, new_workspace_id, open_workspace, parse_age, remove_empty_workspaces,
-                            workspace_path)
+from kpi.workspace import data_home
+from kpi.cleanup import holds_nothing, parse_age, remove_empty_workspaces
+from kpi.workspaces import new_workspace_id, open_workspace, workspace_path
 
 ROOT = Path(__file__).resolve().parents[1]
 MONTH_AGO = time.time() - 31 * 86400

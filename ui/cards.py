@@ -17,7 +17,7 @@ import streamlit as st
 
 from kpi import analysis
 from kpi.colours import COLOUR_HEX, STREAMLIT_NAME, card_colour, change_colour, status_hex
-from kpi.formatting import display_step, format_change, format_date, format_progress, format_value
+from kpi.formatting import display_step, format_change, format_progress, format_value
 from kpi.goals import STATUS_STYLE, STATUSES, Status, summary_line
 from ui.text import plain
 

@@ -298,7 +298,7 @@ def custom_kpi_builder(ws, *, key: str = "ckb") -> str | None:
 
 @_st.cache_data(show_spinner=False, max_entries=128)
 def _split_problems(key: tuple, kpi: str, columns: tuple, name: str, _ws) -> dict:
-    from kpi.segments import split_problem
+    from kpi.compute import split_problem
     return {c: split_problem(_ws, kpi, c, name=name) for c in columns}
 
 
