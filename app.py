@@ -1,6 +1,7 @@
 """KPI Explorer's router: page navigation, the sidebar every page shares, and the first-visit welcome."""
 from __future__ import annotations
 
+import logging
 import sys
 
 import streamlit as st
@@ -162,6 +163,19 @@ def alerts_banner(ws) -> None:
     sharing.alerts_banner(ws, statuses, as_of)
 
 
+
+
+def _core_log_to_server_log() -> None:
+    """The core's warnings (why a workspace would not open…) go to the server's log, once per process."""
+    core = logging.getLogger("kpi")
+    if not any(isinstance(h, logging.StreamHandler) for h in core.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        core.addHandler(handler)
+        core.setLevel(logging.WARNING)
+
+
+_core_log_to_server_log()
 session.router_running(True)
 ws = session.workspace()
 # `streamlit run app.py -- --sample` opens every new workspace with the sample data loaded.
