@@ -102,7 +102,8 @@ def test_postgres_gives_duckdbs_numbers_on_every_hand_made_fixture_and_grain(fix
 
 # Spark pays about a second of scheduling per query (some 80 per compute, about a minute whatever
 # the data): one grain here, month on the sample below, keeps CI short.
-SPARK_GRAINS = GRAINS if os.environ.get("KPI_SPARK_ALL_GRAINS") == "1" else ("week",)
+SPARK_FULL = os.environ.get("KPI_SPARK_FULL") == "1"     # every grain on the fixtures
+SPARK_GRAINS = GRAINS if SPARK_FULL else ("week",)
 
 
 def merged_workspace(fixtures) -> Workspace:
@@ -153,5 +154,6 @@ def test_postgres_gives_duckdbs_numbers_on_the_sample(sample_ws, postgres_url):
 def test_spark_gives_duckdbs_numbers_on_the_sample(sample_ws, local_spark, tmp_path):
     engine = engines.open_engine("spark", str(engine_sources.to_parquet(sample_ws, tmp_path / "sample")))
     # A breakdown and a filter in one question: Spark is slow to start each query.
-    problems = _check(sample_ws, engine, None, None, "country", grains=("month",), filters={"plan": ["pro", "business"]})
+    problems = _check(sample_ws, engine, None, None, "country", grains=("month",),
+                      filters={"plan": ["pro", "business"]})
     assert not problems, "\n".join(problems[:40])
