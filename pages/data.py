@@ -62,7 +62,6 @@ with add_tab:
             if session.load_sample_data(ws):
                 st.rerun()
 
-    connect.section(ws, read_only=session.is_viewer())   # compute where the data already lives
     load_all_slot = st.container()
     requests = []
     for item in staged:
@@ -103,6 +102,8 @@ with add_tab:
                 progress.progress(1.0, text="Done")
                 if not failed:   # a refusal stays on screen; the rest shows on the next rerun
                     st.rerun()
+    # Below the files being added, not between the uploader and their checks.
+    connect.section(ws, read_only=session.is_viewer())   # compute where the data already lives
 
 with quality_tab:
     if connect.where(ws):
