@@ -13,6 +13,7 @@ psycopg, ``:p0`` for Spark) and the values travel apart from the text.
 from __future__ import annotations
 
 import functools
+import threading
 import re
 from typing import Sequence
 
@@ -147,10 +148,20 @@ def _alias_subqueries(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+# SQLGlot's parser and generators are not safe to run from several threads at once (two computes
+# translating together came out with DuckDB's ``$p0`` markers left in Spark SQL): one at a time.
+_TRANSLATING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=4096)
 def _translate_text(sql: str, target: str) -> str:
     if target not in TARGETS:
         raise ValueError(f"unknown SQL dialect {target!r}")
+    with _TRANSLATING:
+        return _translate_tree(sql, target)
+
+
+def _translate_tree(sql: str, target: str) -> str:
     tree = sqlglot.parse_one(_named_parameters(sql), read="duckdb")
     if target == "spark":
         tree = tree.transform(_percentile).transform(_series_table).transform(_date_trunc)
