@@ -45,17 +45,19 @@ def _java_17() -> bool:
     return out.returncode == 0
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_spark():
-    """The process's local Spark (pyspark, Java 17)."""
+    """The process's local Spark (pyspark, Java 17), stopped after the module: a running Spark keeps
+    a core busy, which the tests after it would pay for."""
     try:
         import pyspark  # noqa: F401
     except ImportError:
         _missing("pyspark is not installed (pip install -r requirements-spark.txt)")
     if not _java_17():
         _missing("Java is not installed: Spark needs a Java 17 runtime (apt-get install openjdk-17-jre-headless)")
-    from kpi.engines.spark import local_spark as start
-    return start()
+    from kpi.engines.spark import local_spark as start, stop_local_spark
+    yield start()
+    stop_local_spark()
 
 
 KEY = ["kpi", "grain", "period", "segment"]

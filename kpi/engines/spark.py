@@ -53,6 +53,14 @@ def local_spark(master: str | None = None):
         return _LOCAL[master]
 
 
+def stop_local_spark() -> None:
+    """Stop the process's local Sparks (their executors and heartbeats); the next use starts anew."""
+    with _LOCK:
+        for spark in _LOCAL.values():
+            spark.stop()
+        _LOCAL.clear()
+
+
 def _session_settings(spark) -> None:
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     # DuckDB's semantics for the KPI SQL: integer overflow and bad casts as nulls are not hidden
