@@ -15,7 +15,7 @@ import pandas as pd
 
 from .catalog import CATALOG, CATEGORIES, KPI, Availability, Step, unlock_hint
 from .datasets import DATASETS
-from .lifecycle import GOALS, STAGES
+from .stages import GOALS, STAGES
 
 UNIT_WORDS = {
     "currency": "money",

@@ -5,7 +5,7 @@ import streamlit as st
 
 from kpi import coverage
 from kpi.catalog import CATALOG, CATEGORIES, PERSPECTIVES, unlock_hint
-from kpi.lifecycle import GOALS, STAGES
+from kpi.stages import GOALS, STAGES
 from ui import session
 
 ws = session.workspace()
